@@ -31,9 +31,7 @@ def _input_files(root: Path, inputs: Iterable[str]) -> list[Path]:
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            files.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-            )
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts))
     return files
 
 

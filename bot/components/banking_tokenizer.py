@@ -8,8 +8,9 @@ replacement has the same length as what it replaces, token offsets still point i
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.components.exceptions import DictionaryError
 
 MISSPELLINGS_KEY = "misspellings_path"
+
+logger = logging.getLogger(__name__)
 
 
 def load_misspellings(path: Path) -> dict[str, str]:
@@ -47,9 +50,7 @@ def load_misspellings(path: Path) -> dict[str, str]:
             raise DictionaryError(f"{path}:{number}: expected 'misspelling<TAB>canonical', got {line!r}")
         wrong, right = (field.strip() for field in fields)
         if len(wrong) != len(right):
-            raise DictionaryError(
-                f"{path}:{number}: {wrong!r} and {right!r} differ in length; offsets would break"
-            )
+            raise DictionaryError(f"{path}:{number}: {wrong!r} and {right!r} differ in length; offsets would break")
         if wrong in pairs:
             raise DictionaryError(f"{path}:{number}: {wrong!r} is listed twice")
         pairs[wrong] = right
@@ -71,19 +72,36 @@ class MisspellingRewriter:
         return self._pattern.sub(lambda match: self._pairs[match.group(0)], text)
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+MISSPELLINGS_FILE = "misspellings.tsv"  # beside the jieba dictionaries in the model; not a jieba dictionary
+DICTIONARY_PATTERN = "*.txt"  # jieba user dictionaries; everything else in the folder is ignored
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
 class BankingJiebaTokenizer(JiebaTokenizer):
-    """:class:`JiebaTokenizer` with the banking dictionary and misspelling rewriting."""
+    """:class:`JiebaTokenizer` with the banking dictionary and misspelling rewriting.
+
+    Training copies the jieba dictionaries and the misspellings into the model, so a trained model tokenizes
+    the same way wherever it is loaded.
+    """
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         """Adds ``misspellings_path`` to the jieba tokenizer's options."""
         return {**JiebaTokenizer.get_default_config(), MISSPELLINGS_KEY: None}
 
-    def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        misspellings: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(config, model_storage, resource)
-        path = config.get(MISSPELLINGS_KEY)
-        self._rewriter = MisspellingRewriter(load_misspellings(Path(path)) if path else {})
+        if misspellings is None:
+            path = config.get(MISSPELLINGS_KEY)
+            misspellings = load_misspellings(Path(path)) if path else {}
+        self._misspellings = misspellings
+        self._rewriter = MisspellingRewriter(misspellings)
 
     @classmethod
     def create(
@@ -93,11 +111,27 @@ class BankingJiebaTokenizer(JiebaTokenizer):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> BankingJiebaTokenizer:
-        """Loads the jieba user dictionary (if any) and the misspellings list."""
+        """Loads the jieba user dictionaries (if any) and the misspellings list from the project."""
         dictionary_path = config.get("dictionary_path")
         if dictionary_path is not None:
             cls._load_custom_dictionary(dictionary_path)
         return cls(config, model_storage, resource)
+
+    @staticmethod
+    def _load_custom_dictionary(path: str) -> None:
+        """Loads every ``*.txt`` jieba user dictionary in ``path``."""
+        for dictionary in sorted(Path(path).glob(DICTIONARY_PATTERN)):
+            jieba.load_userdict(str(dictionary))
+
+    def persist(self) -> None:
+        """Copies the jieba dictionaries and the misspellings into the model."""
+        dictionary_path = self._config.get("dictionary_path")
+        with self._model_storage.write_to(self._resource) as directory:
+            if dictionary_path is not None:
+                for dictionary in Path(dictionary_path).glob(DICTIONARY_PATTERN):
+                    shutil.copy2(dictionary, directory / dictionary.name)
+            lines = [f"{wrong}\t{right}" for wrong, right in self._misspellings.items()]
+            (directory / MISSPELLINGS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     @classmethod
     def load(
@@ -108,17 +142,20 @@ class BankingJiebaTokenizer(JiebaTokenizer):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> BankingJiebaTokenizer:
-        """Restores the tokenizer from a trained model, including its dictionary."""
-        tokenizer = super().load(config, model_storage, resource, execution_context, **kwargs)
-        return cls(tokenizer._config, model_storage, resource)  # type: ignore[attr-defined]
+        """Restores the dictionaries and misspellings saved in the model."""
+        misspellings: dict[str, str] = {}
+        try:
+            with model_storage.read_from(resource) as directory:
+                cls._load_custom_dictionary(str(directory))
+                saved = directory / MISSPELLINGS_FILE
+                if saved.exists():
+                    misspellings = load_misspellings(saved)
+        except ValueError:
+            logger.debug("No saved dictionaries for %s in the model", resource.name)
+        return cls(config, model_storage, resource, misspellings=misspellings)
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         """Tokenizes the normalised text; tokens carry canonical words at the original offsets."""
         text = self._rewriter.rewrite(message.get(attribute))
         tokens = [Token(word, start) for (word, start, _end) in jieba.tokenize(text) if word.strip()]
         return self._apply_token_pattern(tokens)
-
-
-def canonical_words(pairs: dict[str, str]) -> Iterable[str]:
-    """The canonical spellings, for checks that they are in the jieba dictionary."""
-    return sorted(set(pairs.values()))

@@ -1,0 +1,1 @@
+"""kefu's Rasa custom actions and the bank backends they call."""

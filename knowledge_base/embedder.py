@@ -1,0 +1,146 @@
+"""Sentence embeddings for questions: one model, one prefix convention, unit-length float32 vectors.
+
+E5 models expect a role prefix. FAQ matching compares a question with questions, so both sides get the same
+``"query: "`` prefix (E5's convention for symmetric tasks). Every text goes through :func:`prepare` first —
+the index, the bot and ``kefu kb pairs`` all embed exactly the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from knowledge_base.exceptions import ModelError
+
+QUERY_PREFIX = "query: "
+BATCH_SIZE = 32  # e5-small on two CPU cores: larger batches are no faster and use more memory
+_SMALL_FILE_BYTES = 8 << 20  # hashed whole; larger weight files are sampled (see model_fingerprint)
+_SAMPLES = 16
+_SAMPLE_BYTES = 256 << 10
+
+Vectors = npt.NDArray[np.float32]
+
+
+def prepare(text: str) -> str:
+    """The text as the model sees it: NFKC-folded (full-width → half-width), spaces collapsed, prefixed."""
+    folded = " ".join(unicodedata.normalize("NFKC", text).split())
+    return QUERY_PREFIX + folded
+
+
+def model_fingerprint(model: str) -> str:
+    """A stable id of a model: its folder name and a hash of its files, or the hub name as given.
+
+    Small files are hashed whole, large weight files by size and 16 evenly spaced samples, so the id is cheap
+    to compute at every start and still changes when a model is fine-tuned or re-converted differently.
+    """
+    folder = Path(model)
+    if not folder.is_dir():
+        return model
+    digest = hashlib.sha256()
+    for file in sorted(path for path in folder.rglob("*") if path.is_file()):
+        size = file.stat().st_size
+        digest.update(f"{file.relative_to(folder).as_posix()}\0{size}\0".encode())
+        with file.open("rb") as handle:
+            if size <= _SMALL_FILE_BYTES:
+                digest.update(handle.read())
+                continue
+            for sample in range(_SAMPLES):
+                handle.seek((size - _SAMPLE_BYTES) * sample // (_SAMPLES - 1))
+                digest.update(handle.read(_SAMPLE_BYTES))
+    return f"{folder.resolve().name}@{digest.hexdigest()[:16]}"
+
+
+class Embedder:
+    """A SentenceTransformer with the prefix convention, normalised float32 output and a query cache."""
+
+    def __init__(self, model: str, *, cache_size: int = 1024, model_object: Any = None) -> None:
+        """Loads the model from a local folder or the local cache (never downloads).
+
+        Args:
+            model: A sentence-transformers folder, or a model name already in the local cache.
+            cache_size: How many recent single-question embeddings to keep.
+            model_object: An already loaded SentenceTransformer (fine-tuning passes its own).
+
+        Raises:
+            ModelError: The model cannot be loaded.
+        """
+        self.model_name = model
+        self.model_id = model_fingerprint(model)
+        self._model = model_object if model_object is not None else _load(model)
+        self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+        self._encode_lock = threading.Lock()  # torch modules are not safe to call from two threads at once
+        dimension = self._model.get_sentence_embedding_dimension()
+        self.dimension = int(dimension) if dimension else int(self.encode(["维度"]).shape[1])
+
+    @property
+    def model(self) -> Any:
+        """The underlying SentenceTransformer (fine-tuning trains it in place)."""
+        return self._model
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE, progress: bool = False) -> Vectors:
+        """Embeds texts as rows of unit length.
+
+        Args:
+            texts: Questions, in any number.
+            batch_size: Texts per forward pass.
+            progress: Show a progress bar (long runs in the CLI).
+
+        Returns:
+            A ``(len(texts), dimension)`` float32 array.
+        """
+        if not texts:
+            return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
+        with self._encode_lock:
+            vectors = self._model.encode(
+                [prepare(text) for text in texts],
+                batch_size=batch_size,
+                show_progress_bar=progress,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> Vectors:
+        """Embeds one question, from the cache when it was asked recently; returns a read-only vector."""
+        key = prepare(text)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        vector = self.encode([text])[0]
+        vector.setflags(write=False)
+        with self._lock:
+            self._cache[key] = vector
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return vector
+
+    def clear_cache(self) -> None:
+        """Forgets cached question embeddings (after the model's weights change)."""
+        with self._lock:
+            self._cache.clear()
+
+
+def _load(model: str) -> Any:
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as error:  # pragma: no cover - a dependency of the project
+        raise ModelError(f"sentence-transformers is not installed: {error}") from error
+    try:
+        return SentenceTransformer(model, device="cpu", local_files_only=True)
+    except Exception as error:  # the library raises OSError, ValueError, HF errors … for a bad folder
+        raise ModelError(
+            f"cannot load the embedding model {model!r} (set KEFU_EMBEDDING_MODEL, or run "
+            f"`make embedding-model`): {type(error).__name__}: {error}"
+        ) from error

@@ -1,0 +1,67 @@
+"""Fixtures shared across the suite: the trained Rasa model and a running Rasa + action server stack."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.train import model_path, train, training_fingerprint
+from tests.support.servers import PROJECT_ROOT, VENV_BIN, free_port, running
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@dataclass(frozen=True)
+class RasaStack:
+    """URLs of a Rasa server and its action server started for the test session."""
+
+    rasa_url: str
+    action_url: str
+    var_dir: Path
+
+    @property
+    def rest_webhook(self) -> str:
+        """Rasa's REST channel endpoint."""
+        return f"{self.rasa_url}/webhooks/rest/webhook"
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The model for the current training inputs, trained now if `make` has not trained it yet."""
+    target = model_path(training_fingerprint())
+    return target if target.exists() else train()
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
+    """A real Rasa server (REST channel, HTTP API) and action server on free ports, with their own state."""
+    var_dir = tmp_path_factory.mktemp("rasa-stack")
+    rasa_port, action_port = free_port(), free_port()
+    action_url = f"http://127.0.0.1:{action_port}"
+    env = {
+        "KEFU_VAR_DIR": str(var_dir),
+        "KEFU_ACTION_URL": f"{action_url}/webhook",
+        "KEFU_RASA_TRACKER_DB": str(var_dir / "rasa_tracker.db"),
+        "KEFU_HUB_URL": "http://127.0.0.1:9",  # no hub in this stack: handoff actions must cope
+    }
+    actions = [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)]
+    rasa = [
+        str(VENV_BIN / "rasa"), "run", "--enable-api", "--port", str(rasa_port),
+        "--model", str(trained_model), "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
+    ]  # fmt: skip
+    with (
+        running(actions, f"{action_url}/health", var_dir / "actions.log", env),
+        running(rasa, f"http://127.0.0.1:{rasa_port}/status", var_dir / "rasa.log", env),
+    ):
+        yield RasaStack(rasa_url=f"http://127.0.0.1:{rasa_port}", action_url=action_url, var_dir=var_dir)
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    """The repository's root folder."""
+    return PROJECT_ROOT
