@@ -198,7 +198,9 @@ def calibrate(results: Sequence[LabelledResult], max_wrong_rate: float = MAX_WRO
     golds = [result.gold for result in results]
     top = np.array([r.candidates[0].score if r.candidates else -1.0 for r in results])
     second = np.array([r.candidates[1].score if len(r.candidates) > 1 else -1.0 for r in results])
-    top_right = np.array([bool(r.candidates) and r.candidates[0].faq_id == g for r, g in zip(results, golds)])
+    top_right = np.array(
+        [bool(r.candidates) and r.candidates[0].faq_id == g for r, g in zip(results, golds, strict=True)]
+    )
     lead = top - second
 
     feasible: list[tuple[int, int, float, float]] = []  # (correct, -wrong, answer, margin)
@@ -219,7 +221,7 @@ def calibrate(results: Sequence[LabelledResult], max_wrong_rate: float = MAX_WRO
         answer_threshold, margin_threshold = 1.0, float(MARGIN_GRID[-1])
 
     best_gain, clarify_threshold = None, answer_threshold
-    for clarify in CLARIFY_GRID[CLARIFY_GRID <= answer_threshold]:
+    for clarify in CLARIFY_GRID[answer_threshold >= CLARIFY_GRID]:
         gain = 0
         for result in results:
             kind, chosen = decide(result.candidates, Thresholds(answer_threshold, margin_threshold, clarify))

@@ -1,8 +1,10 @@
 """Sentence embeddings for questions: one model, one prefix convention, unit-length float32 vectors.
 
 E5 models expect a role prefix. FAQ matching compares a question with questions, so both sides get the same
-``"query: "`` prefix (E5's convention for symmetric tasks). Every text goes through :func:`prepare` first —
-the index, the bot and ``kefu kb pairs`` all embed exactly the same way.
+``"query: "`` prefix (E5's convention for symmetric tasks): through the folder's registered ``"query"`` prompt
+when it has one (the converted multilingual-e5-small does, see :mod:`knowledge_base.embedding`), otherwise
+written in front of the text here — never both. Every text goes through :func:`prepare` first, so the index,
+the bot and ``kefu kb pairs`` all embed exactly the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy.typing as npt
 
 from knowledge_base.exceptions import ModelError
 
+QUERY_PROMPT_NAME = "query"
 QUERY_PREFIX = "query: "
 BATCH_SIZE = 32  # e5-small on two CPU cores: larger batches are no faster and use more memory
 _SMALL_FILE_BYTES = 8 << 20  # hashed whole; larger weight files are sampled (see model_fingerprint)
@@ -30,9 +33,8 @@ Vectors = npt.NDArray[np.float32]
 
 
 def prepare(text: str) -> str:
-    """The text as the model sees it: NFKC-folded (full-width → half-width), spaces collapsed, prefixed."""
-    folded = " ".join(unicodedata.normalize("NFKC", text).split())
-    return QUERY_PREFIX + folded
+    """The text before the prefix: NFKC-folded (full-width → half-width), runs of spaces made one."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
 def model_fingerprint(model: str) -> str:
@@ -75,12 +77,24 @@ class Embedder:
         self.model_name = model
         self.model_id = model_fingerprint(model)
         self._model = model_object if model_object is not None else _load(model)
+        prompts = getattr(self._model, "prompts", None) or {}
+        if prompts.get(QUERY_PROMPT_NAME):
+            self._prefix, self._prompt_options = "", {"prompt_name": QUERY_PROMPT_NAME}
+        else:  # also switches off any other default prompt the folder has
+            self._prefix, self._prompt_options = QUERY_PREFIX, {"prompt": ""}
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._encode_lock = threading.Lock()  # torch modules are not safe to call from two threads at once
-        dimension = self._model.get_sentence_embedding_dimension()
+        # sentence-transformers 5 renamed get_sentence_embedding_dimension; older releases only have that name
+        get_dimension = getattr(self._model, "get_embedding_dimension", None)
+        dimension = get_dimension() if get_dimension else self._model.get_sentence_embedding_dimension()
         self.dimension = int(dimension) if dimension else int(self.encode(["维度"]).shape[1])
+
+    def model_input(self, text: str) -> str:
+        """Exactly the string the model reads for ``text``, prefix included (what fine-tuning trains on)."""
+        prompt = self._prompt_options.get("prompt_name")
+        return (self._model.prompts[prompt] if prompt else self._prefix) + prepare(text)
 
     @property
     def model(self) -> Any:
@@ -102,7 +116,8 @@ class Embedder:
             return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
         with self._encode_lock:
             vectors = self._model.encode(
-                [prepare(text) for text in texts],
+                [self._prefix + prepare(text) for text in texts],
+                **self._prompt_options,
                 batch_size=batch_size,
                 show_progress_bar=progress,
                 convert_to_numpy=True,

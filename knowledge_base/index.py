@@ -184,7 +184,7 @@ class FaqIndex:
         fetch = min(len(self._rows), max(k * FETCH_PER_RESULT, 50))
         scores, positions = self._vectors.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), fetch)
         best: dict[str, float] = {}
-        for score, position in zip(scores[0], positions[0]):
+        for score, position in zip(scores[0], positions[0], strict=True):
             if position < 0:
                 continue
             faq_id = self._rows[position]
@@ -316,7 +316,11 @@ class IndexStore:
         """Every complete version folder, oldest first."""
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and (p / "manifest.json").exists() and not p.name.startswith("."))
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if p.is_dir() and (p / "manifest.json").exists() and not p.name.startswith(".")
+        )
 
     def _point_current_at(self, version: str) -> None:
         link = self.root / f".{CURRENT}-{uuid.uuid4().hex}"

@@ -105,7 +105,9 @@ def cross_file_problems(faqs: Sequence[Faq]) -> list[Problem]:
     for faq in faqs:
         if faq.id in first_by_id:
             first = first_by_id[faq.id]
-            problems.append(Problem(faq.file, faq.line, f"duplicate id {faq.id!r} (first at {first.file}:{first.line})"))
+            problems.append(
+                Problem(faq.file, faq.line, f"duplicate id {faq.id!r} (first at {first.file}:{first.line})")
+            )
         else:
             first_by_id[faq.id] = faq
     owner_by_text: dict[str, Faq] = {}

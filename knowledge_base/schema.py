@@ -76,10 +76,10 @@ class Faq:
     answer: str
     buttons: tuple[Button, ...] = ()
     updated: datetime.date = datetime.date(1970, 1, 1)
-    file: Path = field(default=Path("<memory>"), compare=False)
-    line: int = field(default=0, compare=False)
-    text_lines: tuple[int, ...] = field(default=(), compare=False)  # line of each of `texts`
-    button_lines: tuple[int, ...] = field(default=(), compare=False)  # line of each button
+    file: Path = field(default=Path("<memory>"), compare=False, repr=False)
+    line: int = field(default=0, compare=False, repr=False)
+    text_lines: tuple[int, ...] = field(default=(), compare=False, repr=False)  # line of each of `texts`
+    button_lines: tuple[int, ...] = field(default=(), compare=False, repr=False)  # line of each button
 
     def text_line(self, position: int) -> int:
         """The line of ``texts[position]`` in its file (the FAQ's line when unknown)."""

@@ -34,7 +34,15 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.components.entity_rules import AMOUNT, CARD_LAST4, DATE, TERM, ExtractedEntity, extract_entities
+from bot.components.entity_rules import (
+    AMOUNT,
+    CARD_LAST4,
+    DATE,
+    TERM,
+    ExtractedEntity,
+    extract_entities,
+    warm_up,
+)
 
 ALL_DIMENSIONS = (AMOUNT, TERM, DATE, CARD_LAST4)
 
@@ -97,6 +105,7 @@ class ChineseEntityExtractor(GraphComponent, EntityExtractorMixin):
             raise ValueError(f"ChineseEntityExtractor: unknown dimensions {unknown}; known: {ALL_DIMENSIONS}")
         self.dimensions = frozenset(dimensions)
         self.clock = clock
+        warm_up()
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Adds the entities found in each message's text to its ``entities``.

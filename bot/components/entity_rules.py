@@ -53,14 +53,17 @@ _CARD = re.compile(
 
 # -- term ------------------------------------------------------------------------------------------------
 _TERM_COUNT = rf"(?P<count>[0-9]{{1,4}}|[{_DIGIT_CHARS}十廿卅]{{1,4}})"
-_TERM_START = rf"(?<![0-9.{_DIGIT_CHARS}十])(?<!第)"
-_NOT_A_SPAN = "(?!前|后|以前|以后|之前|之后)"  # 两年前, 3个月后: a point in time, not a term
-_TERM_PERIODS = re.compile(rf"{_TERM_START}{_TERM_COUNT}\s*期")
-_TERM_MONTHS = re.compile(rf"{_TERM_START}{_TERM_COUNT}\s*个\s*月{_NOT_A_SPAN}(?!底|初)")
+# 第3期, 这一期, 下一期, 最近一期, 前三期, 近三个月, 过去半年: one instalment or a stretch of time, not a term.
+_NOT_A_TERM_BEFORE = rf"(?<![0-9.{_DIGIT_CHARS}十第这那下上本每哪前后近去大])"
+# 两年前, 3个月后 (a point in time); 三个月内, 半年的流水 (a stretch of time): not a term either.
+_NOT_A_TERM_AFTER = r"(?!前|后|以前|以后|之前|之后|内|以内|之内|的?(?:流水|账单|记录|明细|交易))"
+_TERM_PERIODS = re.compile(rf"{_NOT_A_TERM_BEFORE}{_TERM_COUNT}\s*期{_NOT_A_TERM_AFTER}")
+_TERM_MONTHS = re.compile(rf"{_NOT_A_TERM_BEFORE}{_TERM_COUNT}\s*个\s*月{_NOT_A_TERM_AFTER}(?!底|初)")
 _TERM_YEARS = re.compile(
-    rf"{_TERM_START}{_TERM_COUNT}\s*年(?P<half>半)?{_NOT_A_SPAN}(?![0-9{CHINESE_NUMERAL_CHARS}月底初内级化])"
+    rf"{_NOT_A_TERM_BEFORE}{_TERM_COUNT}\s*年(?P<half>半)?{_NOT_A_TERM_AFTER}"
+    rf"(?![0-9{CHINESE_NUMERAL_CHARS}月底初级化])"
 )
-_HALF_YEAR = re.compile(rf"(?<![{_DIGIT_CHARS}十0-9大])半年{_NOT_A_SPAN}")
+_HALF_YEAR = re.compile(rf"{_NOT_A_TERM_BEFORE}半年{_NOT_A_TERM_AFTER}")
 
 # -- amount ----------------------------------------------------------------------------------------------
 _ARABIC = r"[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?"
@@ -79,8 +82,8 @@ _NOT_MONEY_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _NOT_MONEY_AFTER = re.compile(
-    r"\s*(?:个|期|年|月|日|号|天|周|星期|礼拜|岁|次|笔|张|位|点|%|分钟|小时|秒|倍|人|条|份|台|楼|层|页|遍"
-    rf"|多|几|来|余|儿|分(?![0-9{CHINESE_NUMERAL_CHARS}期{_MASK}])|[A-Za-z0-9])"
+    r"[A-Za-z0-9]|\s*(?:个|期|年|月|日|号|天|周|星期|礼拜|岁|次|笔|张|位|点|%|分钟|小时|秒|倍|人|条|份|台|楼|层"
+    rf"|页|遍|多|几|来|余|儿|分(?![0-9{CHINESE_NUMERAL_CHARS}期{_MASK}]))"
 )
 _PHONE = re.compile(r"1[0-9]{10}")
 _FEN_PRECISION = re.compile(r"[0-9]+\.[0-9]{2}")
@@ -143,6 +146,12 @@ def _pipeline() -> tuple[Any, Any]:
     matcher.add("MONEY", [[{"TEXT": {"REGEX": _MONEY_MORPHEMES}, "LOWER": {"NOT_IN": _NOT_MONEY_WORDS}}]])
     matcher.add("FILLER", [[{"LOWER": {"IN": _FILLER_WORDS}}]])
     return nlp, matcher
+
+
+def warm_up() -> None:
+    """Builds the spaCy pipeline and loads jieba's dictionary now, not on the first customer's message."""
+    nlp, _ = _pipeline()
+    nlp("借5000")
 
 
 def _context(text: str) -> _Context:

@@ -178,7 +178,9 @@ class Transaction:
             .where(conversations.c.id == conversation_id)
             .values(last_seq=conversations.c.last_seq + 1, updated_at=now)
         )
-        seq = self._c.execute(select(conversations.c.last_seq).where(conversations.c.id == conversation_id)).scalar_one()
+        seq = self._c.execute(
+            select(conversations.c.last_seq).where(conversations.c.id == conversation_id)
+        ).scalar_one()
         result = self._c.execute(
             insert(messages).values(
                 conversation_id=conversation_id,
@@ -197,6 +199,10 @@ class Transaction:
         row = self._c.execute(select(messages).where(messages.c.id == message_id)).one()
         return Message.from_row(row)
 
+    def message(self, message_id: int) -> Message | None:
+        row = self._c.execute(select(messages).where(messages.c.id == message_id)).first()
+        return Message.from_row(row) if row else None
+
     def message_by_client_id(self, conversation_id: str, client_msg_id: str) -> Message | None:
         row = self._c.execute(
             select(messages).where(
@@ -208,9 +214,7 @@ class Transaction:
     def messages_after(
         self, conversation_id: str, after_seq: int, *, include_notes: bool, limit: int | None = None
     ) -> list[Message]:
-        query = select(messages).where(
-            and_(messages.c.conversation_id == conversation_id, messages.c.seq > after_seq)
-        )
+        query = select(messages).where(and_(messages.c.conversation_id == conversation_id, messages.c.seq > after_seq))
         if not include_notes:
             query = query.where(messages.c.kind != "note")
         query = query.order_by(messages.c.seq)
@@ -222,6 +226,15 @@ class Transaction:
         row = self._c.execute(
             select(messages)
             .where(and_(messages.c.conversation_id == conversation_id, messages.c.sender == "customer"))
+            .order_by(messages.c.seq.desc())
+            .limit(1)
+        ).first()
+        return Message.from_row(row) if row else None
+
+    def latest_message(self, conversation_id: str, kind: str) -> Message | None:
+        row = self._c.execute(
+            select(messages)
+            .where(and_(messages.c.conversation_id == conversation_id, messages.c.kind == kind))
             .order_by(messages.c.seq.desc())
             .limit(1)
         ).first()
@@ -294,9 +307,7 @@ class Transaction:
             .order_by(handoffs.c.assigned_at.desc(), handoffs.c.id.desc())
             .limit(limit)
         )
-        return [
-            ((assigned - queued).total_seconds(), places) for queued, assigned, places in self._c.execute(query)
-        ]
+        return [((assigned - queued).total_seconds(), places) for queued, assigned, places in self._c.execute(query)]
 
     # -- agents --------------------------------------------------------------------------------------------
 

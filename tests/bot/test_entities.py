@@ -57,6 +57,8 @@ def values_of(entities: list[dict[str, Any]], entity: str) -> list[Any]:
         ("伍仟元", 5000, "伍仟元"),
         ("再借一笔4万", 40000, "4万"),
         ("转账1,000元给他", 1000, "1,000元"),
+        ("I need to borrow 3000 asap", 3000, "3000"),
+        ("提前还款5000", 5000, "5000"),
     ],
 )
 def test_amount_money_surface_yields_integer_yuan(
@@ -121,7 +123,21 @@ def test_term_period_surface_yields_months(
     assert [(e["value"], e["text"]) for e in terms] == [(months, surface)]
 
 
-@pytest.mark.parametrize("text", ["第3期还了吗", "2025年", "两年前借的", "3个月后再说", "0期"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "第3期还了吗",
+        "还这一期",
+        "下一期几号还",
+        "最近一期",
+        "近三个月的流水",
+        "帮我拉一下半年流水",
+        "两年前借的",
+        "3个月后再说",
+        "2025年",
+        "0期",
+    ],
+)
 def test_term_point_in_time_or_instalment_index_yields_no_term(extractor: ChineseEntityExtractor, text: str) -> None:
     assert values_of(parse(extractor, text), "term") == []
 
