@@ -1,10 +1,9 @@
-"""What every bank action shares: the customer, money formatting, error replies, session start and cancel.
+"""What every bank action shares: the customer, the base classes with the error policy, session start, cancel.
 
-Actions answer by response name only; every customer-facing word is in ``bot/domain/*.yml``. This module
-picks the response for a backend error (`tell_error`), formats the variables the responses show (`yuan`,
-`percent`, `day`, `moment`) and runs a backend call with the one error policy (`BankAction`): a customer who
-is not logged in or not verified sees no figure, and a failing backend gets an apology and a person, never a
-stack trace.
+The policy (`BankAction`, `BankFormValidationAction`): an anonymous customer is told to log in, an unverified
+one to verify, whatever the dialogue predicted; a failing backend gets an apology and a person
+(`actions.replies`), is logged, and never shows a stack trace. Actions answer by response name only: every
+customer-facing word is in ``bot/domain/*.yml``.
 """
 
 from __future__ import annotations
@@ -12,109 +11,33 @@ from __future__ import annotations
 import abc
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, ClassVar
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import backends
 from actions.backends.base import BankBackend
-from actions.backends.clock import BANK_TZ
-from actions.backends.exceptions import BankError, IdentityLocked, InvalidCard, NotVerified, UnknownCustomer
+from actions.backends.exceptions import UnknownCustomer
+from actions.replies import VERIFIED_SLOT, tell_error
 
 logger = logging.getLogger(__name__)
 
 REQUESTED_SLOT = "requested_slot"
 SESSION_METADATA_SLOT = "session_started_metadata"
 CUSTOMER_ID_SLOT = "customer_id"
-VERIFIED_SLOT = "verified"
 PENDING_REQUEST_SLOT = "pending_request"
-HANDOFF_REASON_SLOT = "handoff_reason"  # declared by the handoff domain; action_handoff reads it
 MAX_CUSTOMER_ID_CHARS = 64  # the bank's ids are short; anything longer is not an id the hub sent
 
-# The slots each form fills; cancelling or finishing a form clears them so the next run starts empty.
 FORM_SLOTS: Mapping[str, tuple[str, ...]] = {
     "verify_identity_form": ("otp_code",),
     "loan_form": ("loan_amount", "loan_term", "loan_purpose", "loan_confirmed"),
     "repay_form": ("repay_loan_id", "repay_kind", "repay_scope", "repay_amount", "repay_confirmed"),
-    "bind_card_form": ("card_operation", "card_number", "reserved_phone", "card_last4", "card_confirmed"),
+    "bind_card_form": ("card_operation", "card_number", "reserved_phone", "card_last4", "card_id", "card_confirmed"),
 }
-
-# Backend error code -> the domain response that explains it. Codes not listed (and any other exception)
-# get the apology with a button to a person.
-ERROR_RESPONSES: Mapping[str, str] = {
-    "unknown_customer": "utter_error_unknown_customer",
-    "unknown_loan": "utter_error_unknown_loan",
-    "unknown_card": "utter_error_unknown_card",
-    "not_verified": "utter_error_not_verified",
-    "identity_locked": "utter_error_identity_locked",
-    "face_check_required": "utter_error_face_check_required",
-    "account_frozen": "utter_error_account_frozen",
-    "customer_overdue": "utter_error_customer_overdue",
-    "credit_not_assessed": "utter_error_credit_not_assessed",
-    "invalid_term": "utter_error_invalid_term",
-    "invalid_purpose": "utter_error_invalid_purpose",
-    "amount_below_minimum": "utter_error_amount_below_minimum",
-    "amount_not_in_steps": "utter_error_amount_not_in_steps",
-    "amount_above_loan_maximum": "utter_error_amount_above_loan_maximum",
-    "amount_above_available": "utter_error_amount_above_available",
-    "nothing_to_repay": "utter_error_nothing_to_repay",
-    "amount_below_due": "utter_error_amount_below_due",
-    "amount_above_owed": "utter_error_amount_above_owed",
-    "insufficient_balance": "utter_error_insufficient_balance",
-    "invalid_date": "utter_error_invalid_date",
-    "invalid_card": "utter_error_invalid_card",  # + "_<reason>", see `error_reply`
-    "card_already_bound": "utter_error_card_already_bound",
-    "card_limit_reached": "utter_error_card_limit_reached",
-    "card_required": "utter_error_card_required",
-    "no_card_bound": "utter_error_no_card_bound",
-    "idempotency_conflict": "utter_error_idempotency_conflict",
-}
-BACKEND_UNAVAILABLE_RESPONSE = "utter_error_backend_unavailable"
-
-
-# -- formatting -------------------------------------------------------------------------------------------------
-
-
-def yuan(fen: int) -> str:
-    """Fen as 元 with thousands separators and two decimals: 1234567 -> ``12,345.67``."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(int(fen)), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
-
-
-def to_fen(amount_yuan: Any) -> int | None:
-    """An amount in 元 as the entity extractor or a slot holds it (int, float, str) -> fen; None if not money."""
-    if isinstance(amount_yuan, bool) or amount_yuan is None:
-        return None
-    try:
-        value = Decimal(str(amount_yuan).strip().replace(",", ""))
-    except ArithmeticError:
-        return None
-    if not value.is_finite() or value <= 0:
-        return None
-    fen = value * 100
-    return int(fen) if fen == fen.to_integral_value() else None
-
-
-def percent(value: Decimal) -> str:
-    """A percentage with at least two decimals and no trailing zeros beyond: 0.045 -> ``0.045``, 7.3 -> ``7.30``."""
-    whole, _, fraction = format(value.normalize(), "f").partition(".")
-    return f"{whole}.{fraction.ljust(2, '0')}"
-
-
-def day(value: date) -> str:
-    """A calendar day as the customer reads it: ``2025-03-15``."""
-    return value.isoformat()
-
-
-def moment(value: datetime) -> str:
-    """A time in Beijing time to the minute: ``2025-03-15 10:00``."""
-    return value.astimezone(BANK_TZ).strftime("%Y-%m-%d %H:%M")
+"""The slots each form fills; cancelling or finishing a form clears them so the next run starts empty."""
 
 
 # -- the tracker ------------------------------------------------------------------------------------------------
@@ -148,11 +71,19 @@ def form_run_key(tracker: Tracker, form_name: str) -> str:
     return f"{tracker.sender_id}:{form_name}:{started!r}"
 
 
+def latest_intent(tracker: Tracker) -> str | None:
+    """The intent of the customer's last message (payload buttons included), or None."""
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    name = intent.get("name")
+    return name if isinstance(name, str) else None
+
+
 def latest_user_event(tracker: Tracker, intents: Iterable[str]) -> dict[str, Any] | None:
-    """The newest user message whose intent is one of `intents` (the request a flow answers)."""
+    """The newest user message whose intent is one of `intents`: the request a flow answers."""
     wanted = set(intents)
     for event in reversed(tracker.events):
-        if event.get("event") == "user" and (event.get("parse_data") or {}).get("intent", {}).get("name") in wanted:
+        intent = (event.get("parse_data") or {}).get("intent") or {}
+        if event.get("event") == "user" and intent.get("name") in wanted:
             return event
     return None
 
@@ -161,10 +92,9 @@ def entity_value(user_event: Mapping[str, Any] | None, entity: str) -> Any:
     """The last value of `entity` in a user event's parse data, or None."""
     if not user_event:
         return None
-    values = [item.get("value") for item in (user_event.get("parse_data") or {}).get("entities", [])]
-    names = [item.get("entity") for item in (user_event.get("parse_data") or {}).get("entities", [])]
-    found = [value for name, value in zip(names, values, strict=True) if name == entity]
-    return found[-1] if found else None
+    entities = (user_event.get("parse_data") or {}).get("entities") or []
+    values = [item.get("value") for item in entities if item.get("entity") == entity]
+    return values[-1] if values else None
 
 
 def reset_form_slots(form_name: str) -> list[EventType]:
@@ -172,64 +102,14 @@ def reset_form_slots(form_name: str) -> list[EventType]:
     return [SlotSet(slot, None) for slot in FORM_SLOTS[form_name]]
 
 
-# -- errors -----------------------------------------------------------------------------------------------------
-
-
-def error_reply(error: BaseException) -> tuple[str, dict[str, Any]]:
-    """The response that explains `error` to the customer, and its variables.
-
-    Amount details (``*_fen``) become 元 strings without the suffix (``minimum_fen`` -> ``minimum``).
-    """
-    response = ERROR_RESPONSES.get(error.code) if isinstance(error, BankError) else None
-    if response is None:
-        return BACKEND_UNAVAILABLE_RESPONSE, {}
-    if isinstance(error, InvalidCard):
-        return f"{response}_{error.reason}", {}
-    if isinstance(error, IdentityLocked):
-        return response, {"until": moment(error.until)}
-    variables: dict[str, Any] = {}
-    for key, value in error.details().items():
-        if key.endswith("_fen"):
-            variables[key.removesuffix("_fen")] = yuan(int(value))
-        else:
-            variables[key] = value
-    return response, variables
-
-
-def tell_error(
-    dispatcher: CollectingDispatcher, error: BaseException, *, action: str, retry_intent: str
-) -> list[EventType]:
-    """Explain a failed backend call to the customer, log it, and return the events it implies.
-
-    Args:
-        dispatcher: Where the reply goes.
-        error: What the backend (or our own code) raised.
-        action: The action that failed, for the log.
-        retry_intent: The intent the "verify again" button repeats when the check has expired.
-    """
-    if not isinstance(error, BankError):
-        logger.error("%s failed unexpectedly", action, exc_info=error)
-    elif error.code not in ERROR_RESPONSES:
-        logger.warning("%s: bank backend failed: %s", action, error)
-    else:
-        logger.info("%s: bank said %s", action, error.code)
-    response, variables = error_reply(error)
-    if isinstance(error, NotVerified):
-        variables["retry_intent"] = retry_intent
-    dispatcher.utter_message(response=response, **variables)
-    if isinstance(error, NotVerified):
-        return [SlotSet(VERIFIED_SLOT, None)]
-    if isinstance(error, IdentityLocked):
-        return [SlotSet(VERIFIED_SLOT, False), SlotSet(HANDOFF_REASON_SLOT, "identity_locked")]
-    return []
+# -- base classes -----------------------------------------------------------------------------------------------
 
 
 class BankAction(Action, abc.ABC):
     """An action that shows or changes the customer's money or cards.
 
-    `run` refuses anonymous and unverified customers (whatever the dialogue predicted) and turns every backend
-    failure into a reply; subclasses implement `act`, and `failure_events` when a failure must also end a form
-    or clear its slots.
+    `run` refuses anonymous and unverified customers and turns every failure into a reply; subclasses
+    implement `act`, and `failure_events` when a failure must also end a form or clear its slots.
     """
 
     retry_intent: ClassVar[str] = "verify_identity"
@@ -238,9 +118,7 @@ class BankAction(Action, abc.ABC):
         """Events returned after a refusal or a failure, besides those `tell_error` returns."""
         return []
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Check the customer, then `act`; a failure is told, logged and never raised."""
         customer = customer_id(tracker)
         if customer is None:
@@ -267,6 +145,70 @@ class BankAction(Action, abc.ABC):
         """Do the work for a logged-in, verified customer; backend errors may propagate."""
 
 
+class BankFormAskAction(BankAction, abc.ABC):
+    """An ``action_ask_<slot>`` of a bank form: a refusal or a failure ends the form."""
+
+    def failure_events(self) -> list[EventType]:
+        """The form stops (``requested_slot`` unset) and its submit action finds nothing confirmed."""
+        return [SlotSet(REQUESTED_SLOT, None)]
+
+
+class BankFormValidationAction(FormValidationAction, abc.ABC):
+    """The validation action of a bank form, with the same policy as `BankAction`.
+
+    At activation (nothing requested yet) `start` runs first: it may stop the form, having told the customer
+    why, or add slots (prefills) that are then validated like answers. A refusal or failure stops the form
+    and clears its slots. The next slot is always set explicitly, so activation never validates twice.
+    """
+
+    retry_intent: ClassVar[str] = "verify_identity"
+    requires_verification: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def name(self) -> str:
+        """``validate_<form name>``; abstract so the action server does not register this base class."""
+
+    def stop_events(self) -> list[EventType]:
+        """End the form now with its slots cleared."""
+        return [*reset_form_slots(self.form_name()), SlotSet(REQUESTED_SLOT, None)]
+
+    async def start(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, bank: BankBackend, customer: str
+    ) -> list[EventType] | None:
+        """Run once when the form activates: None stops the form, else the prefill events to validate."""
+        return []
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        """Refuse, start or validate; a failure is told, logged, and ends the form."""
+        customer = customer_id(tracker)
+        if customer is None:
+            dispatcher.utter_message(response="utter_login_required")
+            return self.stop_events()
+        if self.requires_verification and not is_verified(tracker):
+            dispatcher.utter_message(response="utter_verify_first", retry_intent=self.retry_intent)
+            return self.stop_events()
+        try:
+            prefill: list[EventType] = []
+            if tracker.get_slot(REQUESTED_SLOT) is None:
+                started = await self.start(dispatcher, tracker, backends.get_backend(), customer)
+                if started is None:
+                    return self.stop_events()
+                prefill = started
+                tracker.add_slots(prefill)
+            return [*prefill, *await super().run(dispatcher, tracker, domain)]
+        except Exception as error:  # the policy: apologise and offer a person, never a stack trace
+            events = tell_error(dispatcher, error, action=self.name(), retry_intent=self.retry_intent)
+            return [*events, *self.stop_events()]
+
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> EventType | None:
+        """The first required slot still empty, or None when the form is complete."""
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        missing = next((slot for slot in required if tracker.slots.get(slot) is None), None)
+        return SlotSet(REQUESTED_SLOT, missing)
+
+
 # -- session start and cancel -----------------------------------------------------------------------------------
 
 
@@ -282,18 +224,16 @@ def _metadata_customer_id(metadata: Any) -> str | None:
 class ActionSessionStart(Action):
     """Starts a session: who the customer is (from the hub's metadata) and whether they prefer sign language.
 
-    The hub sends ``{"customer_id": ...}`` as REST-channel metadata; without one the visitor is anonymous and
-    transactional requests are told to log in. Verification never carries over: every session starts
-    unverified.
+    The hub sends ``{"customer_id": ...}`` as REST-channel metadata; without a known id the visitor is
+    anonymous and transactional requests are told to log in. Verification never carries over: every session
+    starts unverified.
     """
 
     def name(self) -> str:
         """The default action this overrides."""
         return "action_session_start"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Return SessionStarted, the customer's slots and action_listen."""
         metadata = tracker.get_slot(SESSION_METADATA_SLOT) or (tracker.latest_message or {}).get("metadata")
         events: list[EventType] = [SessionStarted()]
@@ -328,9 +268,7 @@ class ActionCancelForm(Action):
         """The action's name in the domain."""
         return "action_cancel_form"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Say it is cancelled; forget what the forms collected."""
         dispatcher.utter_message(response="utter_cancelled")
         return [event for form in FORM_SLOTS for event in reset_form_slots(form)]

@@ -11,53 +11,29 @@ the pending request, hand off, or wait.
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import backends
-from actions.backends.base import OtpExpired, OtpLocked, OtpVerified, OtpWrong
-from actions.common import (
-    HANDOFF_REASON_SLOT,
-    REQUESTED_SLOT,
-    VERIFIED_SLOT,
-    customer_id,
-    is_verified,
-    moment,
-    tell_error,
-)
-from bot.components.chinese_numbers import parse_digit_string
+from actions.backends.base import BankBackend, OtpExpired, OtpLocked, OtpVerified, OtpWrong
+from actions.common import BankFormValidationAction, customer_id, is_verified, latest_intent
+from actions.formatting import moment
+from actions.parsing import otp_from_text
+from actions.replies import HANDOFF_REASON_SLOT, IDENTITY_LOCKED, VERIFIED_SLOT
 
 logger = logging.getLogger(__name__)
 
 OTP_SLOT = "otp_code"
-IDENTITY_LOCKED = "identity_locked"  # the handoff_reason value the handoff action understands
-_SIX_DIGITS = re.compile(r"(?<!\d)(\d{6})(?!\d)")
-_SEPARATORS = re.compile(r"[\s\-_.,，。]+")
 
 
-def otp_from_text(text: Any) -> str | None:
-    """The 6-digit code in what the customer typed: ``验证码是 907 216`` -> ``907216``; None if there is none.
-
-    Full-width digits and spoken Chinese digits (``九零七二一六``) count; longer digit runs do not.
-    """
-    if not isinstance(text, str):
-        return None
-    folded = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text))
-    match = _SIX_DIGITS.search(folded)
-    if match:
-        return match.group(1)
-    spoken = parse_digit_string(folded)
-    return spoken if spoken is not None and len(spoken) == 6 else None
-
-
-class ValidateVerifyIdentityForm(FormValidationAction):
+class ValidateVerifyIdentityForm(BankFormValidationAction):
     """Sends the code at activation and checks each answer with the bank."""
+
+    requires_verification = False
 
     def name(self) -> str:
         """The form's validation action."""
@@ -73,26 +49,16 @@ class ValidateVerifyIdentityForm(FormValidationAction):
         """Nothing more to ask once the check passed (true) or locked (false)."""
         return [] if tracker.get_slot(VERIFIED_SLOT) is not None else domain_slots
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        """Stop at once for anonymous or already verified customers; send the code at activation."""
-        customer = customer_id(tracker)
-        if customer is None:
-            dispatcher.utter_message(response="utter_login_required")
-            return [SlotSet(REQUESTED_SLOT, None)]
+    async def start(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, bank: BankBackend, customer: str
+    ) -> list[EventType] | None:
+        """Send the first code; an already verified customer needs none (the form stops at once)."""
         if is_verified(tracker):
-            return [SlotSet(REQUESTED_SLOT, None)]
-        try:
-            if tracker.get_slot(REQUESTED_SLOT) is None:  # activation: the form has asked nothing yet
-                sent = await backends.get_backend().send_otp(customer)
-                dispatcher.utter_message(response="utter_otp_sent", phone=sent.phone_masked)
-                # A lock from earlier in the session may have run out: the bank just agreed to send a code.
-                return [SlotSet(VERIFIED_SLOT, None), SlotSet(REQUESTED_SLOT, OTP_SLOT)]
-            return await super().run(dispatcher, tracker, domain)
-        except Exception as error:
-            events = tell_error(dispatcher, error, action=self.name(), retry_intent="verify_identity")
-            return [*events, SlotSet(OTP_SLOT, None), SlotSet(REQUESTED_SLOT, None)]
+            return None
+        sent = await bank.send_otp(customer)  # IdentityLocked while locked: told, and the form stops
+        dispatcher.utter_message(response="utter_otp_sent", phone=sent.phone_masked)
+        # A lock from earlier in the session has run out, or the bank would not have sent a code.
+        return [SlotSet(VERIFIED_SLOT, None)]
 
     async def validate_otp_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -103,7 +69,7 @@ class ValidateVerifyIdentityForm(FormValidationAction):
         bank = backends.get_backend()
         code = otp_from_text(value)
         if code is None:
-            if tracker.get_intent_of_latest_message() == "verify_identity":  # "没收到，再发一次"
+            if latest_intent(tracker) == "verify_identity":  # "没收到，再发一次"
                 sent = await bank.send_otp(customer)
                 dispatcher.utter_message(response="utter_otp_resent", phone=sent.phone_masked)
             else:
@@ -138,9 +104,7 @@ class ActionContinueAfterVerification(Action):
         """The action's name in the domain."""
         return "action_continue_after_verification"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Return the checked ``verified`` slot (and the handoff reason when locked)."""
         customer = customer_id(tracker)
         if customer is None:

@@ -60,9 +60,9 @@ def error_reply(error: BaseException) -> tuple[str, dict[str, Any]]:
 
     Amount details (``*_fen``) become 元 strings named without the suffix (``minimum_fen`` -> ``minimum``).
     """
-    response = ERROR_RESPONSES.get(error.code) if isinstance(error, BankError) else None
-    if response is None:
+    if not isinstance(error, BankError) or error.code not in ERROR_RESPONSES:
         return BACKEND_UNAVAILABLE_RESPONSE, {}
+    response = ERROR_RESPONSES[error.code]
     if isinstance(error, InvalidCard):
         return f"{response}_{error.reason}", {}
     if isinstance(error, IdentityLocked):

@@ -184,8 +184,8 @@ def calibrate(results: Sequence[LabelledResult], max_wrong_rate: float = MAX_WRO
     """Picks the thresholds that answer the most in-scope questions correctly with few wrong answers.
 
     The answer threshold and margin maximise correct answers subject to wrong answers ≤ ``max_wrong_rate`` of
-    the answers given (ties: fewer wrong answers, then the middle of the tied range, so a threshold does not sit
-    on the edge of the labelled data). The clarify threshold then maximises helpful clarifications (the
+    the answers given (ties: fewer wrong answers, then the smallest margin, then the middle of the tied range
+    of answer thresholds, so the threshold does not sit on the edge of the labelled data). The clarify threshold then maximises helpful clarifications (the
     labelled FAQ is among the options) minus unhelpful ones (it is not, or the question is out of scope).
 
     Args:
@@ -215,8 +215,9 @@ def calibrate(results: Sequence[LabelledResult], max_wrong_rate: float = MAX_WRO
                 feasible.append((correct, -wrong, float(answer), float(margin)))
     if feasible:
         best = max(item[:2] for item in feasible)
-        tied = sorted(item for item in feasible if item[:2] == best)
-        _, _, answer_threshold, margin_threshold = tied[len(tied) // 2]
+        margin_threshold = min(item[3] for item in feasible if item[:2] == best)
+        tied = sorted(item[2] for item in feasible if item[:2] == best and item[3] == margin_threshold)
+        answer_threshold = tied[len(tied) // 2]
     else:
         answer_threshold, margin_threshold = 1.0, float(MARGIN_GRID[-1])
 

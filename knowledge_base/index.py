@@ -319,7 +319,7 @@ class IndexStore:
         return sorted(
             p.name
             for p in self.root.iterdir()
-            if p.is_dir() and (p / "manifest.json").exists() and not p.name.startswith(".")
+            if p.is_dir() and not p.is_symlink() and not p.name.startswith(".") and (p / "manifest.json").exists()
         )
 
     def _point_current_at(self, version: str) -> None:

@@ -14,6 +14,7 @@ from tests.support.servers import PROJECT_ROOT, VENV_BIN, free_port, running
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 
 @dataclass(frozen=True)

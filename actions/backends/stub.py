@@ -4,10 +4,10 @@ Design choices:
     * Async over sync: each method runs its synchronous SQLAlchemy work in a worker thread
       (`asyncio.to_thread`), so a slow disk or database never blocks the action server's event loop.
     * Tables are created and the demo customers (`stub_seed`) written on first use, not in ``__init__``,
-      so building the backend costs nothing and never blocks.
-    * One customer's writes run one at a time: every write transaction first bumps the customer's
-      ``row_version``, which takes the row lock on PostgreSQL and the write lock on SQLite (waiting up to
-      `SQLITE_BUSY_TIMEOUT_SECONDS`). Balances cannot go negative (checked, and a CHECK constraint).
+      so building the backend costs nothing and never blocks. The database must be a file or a server:
+      an in-memory SQLite database is refused.
+    * One customer's writes run one at a time (`stub_store.Store.write` takes the customer's row lock
+      first). Balances cannot go negative (checked, and a CHECK constraint).
     * Idempotency: a write with a key stores its first successful result under the key (primary key, so a
       second insert cannot happen); a retry returns that stored result, the same key with other parameters
       raises IdempotencyConflict. A failed write stores nothing, so a retry after fixing the cause works.
@@ -22,19 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
-import threading
 from collections.abc import Callable
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, select
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
-from actions.backends import product, stub_accounts, stub_ledger, wire
+from actions.backends import product, stub_accounts, stub_ledger
 from actions.backends.base import (
     BankBackend,
     Card,
@@ -56,45 +52,15 @@ from actions.backends.clock import BANK_TZ, Clock, SystemClock, bank_date
 from actions.backends.exceptions import (
     CustomerOverdue,
     FaceCheckRequired,
-    IdempotencyConflict,
     InvalidDate,
     NoCardBound,
-    UnknownCustomer,
 )
-from actions.backends.stub_schema import customers, from_db, idempotency_keys, metadata, to_db, transactions
-from actions.backends.stub_seed import seed
+from actions.backends.stub_schema import customers, from_db, to_db, transactions
+from actions.backends.stub_store import Store
 
 T = TypeVar("T")
 SMS_LOG = logging.getLogger("kefu.bank.stub.sms")
-SQLITE_BUSY_TIMEOUT_SECONDS = 30  # a write waits this long for another one; writes take milliseconds
 MAX_TRANSACTIONS = 200  # the most `transactions` returns at once; a chat shows a handful
-
-
-def build_engine(database_url: str) -> Engine:
-    """An engine for the URL; SQLite gets its folder created, WAL journaling and foreign keys."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite":
-        return create_engine(url, future=True, pool_pre_ping=True)
-    if url.database and url.database != ":memory:":
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url, future=True, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
-    )
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL's recommended level: durable except on power loss
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    return engine
-
-
-def _request_hash(operation: str, params: dict[str, Any]) -> str:
-    body = json.dumps({"operation": operation, **params}, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(body.encode()).hexdigest()
 
 
 class StubBankBackend(BankBackend):
@@ -109,77 +75,8 @@ class StubBankBackend(BankBackend):
 
     def __init__(self, database_url: str, clock: Clock | None = None, *, seed_demo: bool = True) -> None:
         self.clock: Clock = clock or SystemClock()
-        self._engine = build_engine(database_url)
-        self._seed_demo = seed_demo
-        self._ready = False
-        self._ready_lock = threading.Lock()
+        self._store = Store(database_url, self.clock, seed_demo=seed_demo)
         self._last_codes: dict[str, str] = {}
-
-    # -- plumbing -------------------------------------------------------------------------------------------
-
-    def _ensure_ready(self) -> None:
-        with self._ready_lock:
-            if not self._ready:
-                metadata.create_all(self._engine)
-                if self._seed_demo:
-                    seed(self._engine, self.clock.now())
-                self._ready = True
-
-    def _read(self, work: Callable[[Connection, datetime], T]) -> T:
-        self._ensure_ready()
-        now = self.clock.now()
-        with self._engine.connect() as conn:
-            return work(conn, now)
-
-    def _write(
-        self,
-        customer_id: str,
-        work: Callable[[Connection, datetime], T],
-        *,
-        key: str | None = None,
-        operation: str = "",
-        params: dict[str, Any] | None = None,
-        result_kind: Any = None,
-    ) -> T:
-        """Run `work` in one transaction holding the customer's lock; replay a stored result for a used key."""
-        self._ensure_ready()
-        for attempt in (1, 2):
-            now = self.clock.now()
-            try:
-                with self._engine.begin() as conn:
-                    locked = conn.execute(
-                        customers.update()
-                        .where(customers.c.id == customer_id)
-                        .values(row_version=customers.c.row_version + 1)
-                    )
-                    if locked.rowcount != 1:
-                        raise UnknownCustomer()
-                    if key is None:
-                        return work(conn, now)
-                    request_hash = _request_hash(operation, {"customer_id": customer_id, **(params or {})})
-                    stored = conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).first()
-                    if stored is not None:
-                        if stored.request_hash != request_hash:
-                            raise IdempotencyConflict()
-                        replayed: T = wire.loads(result_kind, stored.response)
-                        return replayed
-                    result = work(conn, now)
-                    conn.execute(
-                        idempotency_keys.insert().values(
-                            key=key,
-                            customer_id=customer_id,
-                            operation=operation,
-                            request_hash=request_hash,
-                            response=wire.dumps(result),
-                            created_at=to_db(now),
-                        )
-                    )
-                    return result
-            except IntegrityError:
-                # The same key was stored concurrently for another customer: the second pass sees it.
-                if attempt == 2 or key is None:
-                    raise
-        raise AssertionError("unreachable")
 
     async def _thread(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(function, *args, **kwargs)
@@ -190,7 +87,7 @@ class StubBankBackend(BankBackend):
         def work(conn: Connection, now: datetime) -> Customer:
             return stub_accounts.customer_view(conn, stub_accounts.customer_row(conn, customer_id), now)
 
-        return await self._thread(self._read, work)
+        return await self._thread(self._store.read, work)
 
     async def send_otp(self, customer_id: str) -> OtpSent:
         def work(conn: Connection, now: datetime) -> OtpSent:
@@ -199,27 +96,27 @@ class StubBankBackend(BankBackend):
             SMS_LOG.info("stub SMS to %s: verification code %s", sent.phone_masked, code)
             return sent
 
-        return await self._thread(self._write, customer_id, work)
+        return await self._thread(self._store.write, customer_id, work)
 
     async def verify_otp(self, customer_id: str, code: str) -> OtpResult:
         def work(conn: Connection, now: datetime) -> OtpResult:
             return stub_accounts.verify_otp(conn, stub_accounts.customer_row(conn, customer_id), code, now)
 
-        return await self._thread(self._write, customer_id, work)
+        return await self._thread(self._store.write, customer_id, work)
 
     async def is_locked(self, customer_id: str) -> bool:
         def work(conn: Connection, now: datetime) -> bool:
             row = stub_accounts.customer_row(conn, customer_id)
             return row.locked_until is not None and from_db(row.locked_until) > now
 
-        return await self._thread(self._read, work)
+        return await self._thread(self._store.read, work)
 
     async def face_check(self, customer_id: str) -> FaceCheck:
         def work(conn: Connection, now: datetime) -> FaceCheck:
             checked_at = stub_accounts.face_checked_at(stub_accounts.customer_row(conn, customer_id))
             return FaceCheck(passed=checked_at is not None, checked_at=checked_at)
 
-        return await self._thread(self._read, work)
+        return await self._thread(self._store.read, work)
 
     # -- credit and loans -----------------------------------------------------------------------------------
 
@@ -242,7 +139,7 @@ class StubBankBackend(BankBackend):
         def work(conn: Connection, now: datetime) -> CreditLimit:
             return stub_accounts.credit_view(conn, self._verified_row(conn, customer_id, now))
 
-        return await self._thread(self._read, work)
+        return await self._thread(self._store.read, work)
 
     async def quote_loan(self, customer_id: str, amount_fen: Fen, term: int) -> LoanQuote:
         def work(conn: Connection, now: datetime) -> LoanQuote:
@@ -259,7 +156,7 @@ class StubBankBackend(BankBackend):
                 first_due_date=schedule[0].due_date,
             )
 
-        return await self._thread(self._read, work)
+        return await self._thread(self._store.read, work)
 
     async def apply_loan(
         self, customer_id: str, amount_fen: Fen, term: int, purpose: str, idempotency_key: str
@@ -286,7 +183,7 @@ class StubBankBackend(BankBackend):
 
         params = {"amount_fen": amount_fen, "term": term, "purpose": purpose}
         return await self._thread(
-            self._write, customer_id, work, key=idempotency_key, operation="apply_loan", params=params,
+            self._store.write, customer_id, work, key=idempotency_key, operation="apply_loan", params=params,
             result_kind=Loan,
         )  # fmt: skip
 
@@ -296,7 +193,7 @@ class StubBankBackend(BankBackend):
             rows = stub_ledger.customer_loans(conn, customer_id, include_paid_off)
             return [stub_ledger.loan_view(conn, row, bank_date(now)) for row in rows]
 
-        return await self._thread(self._read, work)
+        return await self._thread(self._store.read, work)
 
     async def repayment_schedule(self, customer_id: str, loan_id: str) -> list[Instalment]:
         def work(conn: Connection, now: datetime) -> list[Instalment]:
@@ -304,7 +201,7 @@ class StubBankBackend(BankBackend):
             loan = stub_ledger.loan_row(conn, customer_id, loan_id)
             return stub_ledger.schedule(conn, loan, bank_date(now))
 
-        return await self._thread(self._read, work)
+        return await self._thread(self._store.read, work)
 
     def _repay(self, customer_id: str, loan_id: str, amount_fen: Fen | None, full: bool) -> Callable[..., Repayment]:
         def work(conn: Connection, now: datetime) -> Repayment:
@@ -324,7 +221,7 @@ class StubBankBackend(BankBackend):
         work = self._repay(customer_id, loan_id, amount_fen, full=False)
         params = {"loan_id": loan_id, "amount_fen": amount_fen}
         return await self._thread(
-            self._write, customer_id, work, key=idempotency_key, operation="repay", params=params,
+            self._store.write, customer_id, work, key=idempotency_key, operation="repay", params=params,
             result_kind=Repayment,
         )  # fmt: skip
 
@@ -352,7 +249,7 @@ class StubBankBackend(BankBackend):
                 interest_saved_fen=max(scheduled - plan.total_fen, 0),
             )
 
-        return await self._thread(self._read, work)
+        return await self._thread(self._store.read, work)
 
     async def early_repay(
         self, customer_id: str, loan_id: str, idempotency_key: str, amount_fen: Fen | None = None
@@ -360,7 +257,7 @@ class StubBankBackend(BankBackend):
         work = self._repay(customer_id, loan_id, amount_fen, full=True)
         params = {"loan_id": loan_id, "amount_fen": amount_fen}
         return await self._thread(
-            self._write, customer_id, work, key=idempotency_key, operation="early_repay", params=params,
+            self._store.write, customer_id, work, key=idempotency_key, operation="early_repay", params=params,
             result_kind=Repayment,
         )  # fmt: skip
 
@@ -370,7 +267,7 @@ class StubBankBackend(BankBackend):
         def work(conn: Connection, now: datetime) -> Fen:
             return int(self._verified_row(conn, customer_id, now).balance_fen)
 
-        return await self._thread(self._read, work)
+        return await self._thread(self._store.read, work)
 
     async def transactions(self, customer_id: str, limit: int = 20, since: date | None = None) -> list[Transaction]:
         def work(conn: Connection, now: datetime) -> list[Transaction]:
@@ -394,14 +291,14 @@ class StubBankBackend(BankBackend):
                 for row in rows
             ]
 
-        return await self._thread(self._read, work)
+        return await self._thread(self._store.read, work)
 
     async def cards(self, customer_id: str) -> list[Card]:
         def work(conn: Connection, now: datetime) -> list[Card]:
             self._verified_row(conn, customer_id, now)
             return stub_accounts.list_cards(conn, customer_id)
 
-        return await self._thread(self._read, work)
+        return await self._thread(self._store.read, work)
 
     async def bind_card(self, customer_id: str, card_number: str, reserved_phone: str, idempotency_key: str) -> Card:
         def work(conn: Connection, now: datetime) -> Card:
@@ -411,7 +308,7 @@ class StubBankBackend(BankBackend):
         digits = "".join(ch for ch in card_number if ch.isdigit())
         params = {"card_number_hash": hashlib.sha256(digits.encode()).hexdigest(), "reserved_phone": reserved_phone}
         return await self._thread(
-            self._write, customer_id, work, key=idempotency_key, operation="bind_card", params=params,
+            self._store.write, customer_id, work, key=idempotency_key, operation="bind_card", params=params,
             result_kind=Card,
         )  # fmt: skip
 
@@ -420,12 +317,12 @@ class StubBankBackend(BankBackend):
             stub_accounts.unbind_card(conn, self._verified_row(conn, customer_id, now), card_id)
 
         await self._thread(
-            self._write, customer_id, work, key=idempotency_key, operation="unbind_card",
+            self._store.write, customer_id, work, key=idempotency_key, operation="unbind_card",
             params={"card_id": card_id}, result_kind=type(None),
         )  # fmt: skip
 
     async def aclose(self) -> None:
-        await self._thread(self._engine.dispose)
+        await self._thread(self._store.dispose)
 
     # -- debug accessors: for tests and demos, never called by the bot ------------------------------------------
 
@@ -437,7 +334,7 @@ class StubBankBackend(BankBackend):
         def work(conn: Connection, now: datetime) -> None:
             conn.execute(customers.update().where(customers.c.id == customer_id).values(**values))
 
-        self._write(customer_id, work)
+        self._store.write(customer_id, work)
 
     async def debug_mark_verified(self, customer_id: str) -> None:
         """Skip the SMS dance: verify the customer as if they had entered the right code now."""
@@ -464,4 +361,4 @@ class StubBankBackend(BankBackend):
             )
             return balance
 
-        return await self._thread(self._write, customer_id, work)
+        return await self._thread(self._store.write, customer_id, work)

@@ -28,7 +28,7 @@ OTP_RESULT_TAGS: dict[str, type] = {
 
 
 def encode(value: Any) -> Any:
-    """Turn a data class (or a list of them) into JSON-able values."""
+    """Turn a data class (or a list or dict of them) into JSON-able values."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {field.name: encode(getattr(value, field.name)) for field in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
@@ -37,6 +37,8 @@ def encode(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, list | tuple):
         return [encode(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): encode(item) for key, item in value.items()}
     if value is None or isinstance(value, bool | int | str):
         return value
     raise TypeError(f"cannot encode {type(value).__name__}")

@@ -44,6 +44,7 @@ _MASK = "\0"
 _DIGIT_CHARS = "零〇一二两三四五六七八九"
 _SPOKEN_DIGIT_CHARS = _DIGIT_CHARS + "幺洞"
 _MAGNITUDE_CHARS = "百佰千仟万亿kKwW"
+_TENS_CHARS = "十拾廿卅"
 
 # -- card_last4 ------------------------------------------------------------------------------------------
 _CARD = re.compile(
@@ -76,14 +77,17 @@ _AMOUNT = re.compile(
     r"(?P<currency>\s*(?:元整|元钱|块钱|元|块|圆|人民币|rmb))?",
     re.IGNORECASE,
 )
+# Codes, identifiers, days and rates named just before a number; a sign, a letter or a clock time (15:30).
 _NOT_MONEY_BEFORE = re.compile(
     r"(?:尾号|尾数|后四位|后4位|末四位|末4位|卡号|账号|验证码|校验码|动态码|密码|手机号?|电话|号码|身份证号?"
-    r"|编号|单号|工号|邮编|qq|微信号?)\s*(?:是|为|:)?\s*$|[A-Za-z0-9+\-#负第]$",
+    r"|编号|单号|工号|邮编|qq|微信号?|还款日|账单日|日期|期数|期限|利率|年化)\s*(?:是|为|:)?\s*$"
+    r"|[A-Za-z+\-#负第]$|[0-9]:$",
     re.IGNORECASE,
 )
+# A unit of something other than money right after the number, "more than" (5000多), or a clock time.
 _NOT_MONEY_AFTER = re.compile(
-    r"[A-Za-z0-9]|\s*(?:个|期|年|月|日|号|天|周|星期|礼拜|岁|次|笔|张|位|点|%|分钟|小时|秒|倍|人|条|份|台|楼|层"
-    rf"|页|遍|多|几|来|余|儿|分(?![0-9{CHINESE_NUMERAL_CHARS}期{_MASK}]))"
+    r"[A-Za-z0-9]|:[0-9]|\s*(?:个|期|年|月|日|号|天|周|星期|礼拜|岁|次|笔|张|位|点|%|分钟|小时|秒|倍|人|条|份|台"
+    rf"|楼|层|页|遍|多|几|来|余|儿|分(?![0-9{CHINESE_NUMERAL_CHARS}期{_MASK}]))"
 )
 _PHONE = re.compile(r"1[0-9]{10}")
 _FEN_PRECISION = re.compile(r"[0-9]+\.[0-9]{2}")
@@ -232,14 +236,16 @@ def _is_money(match: re.Match[str], text: str, context: _Context, money_context:
         return False
     has_chinese = any(c in CHINESE_NUMERAL_CHARS or c == "点" for c in number)
     has_magnitude = any(c in _MAGNITUDE_CHARS for c in number)
+    has_tens = any(c in _TENS_CHARS for c in number)
     if currency.strip():
         # 一块 can be "together" (一块去); a unit-less Chinese numeral needs a money word with 块.
-        unitless = has_chinese and not any(c in "十拾廿卅" for c in number) and not has_magnitude
+        unitless = has_chinese and not has_tens and not has_magnitude
         return not (unitless and currency.strip() == "块") or money_context
     if has_magnitude:
         return True
     if has_chinese:
-        return "点" not in number and any(c in "十拾廿卅" for c in number) and money_context
+        # 五十 only beside a money word; 一, 三点 (o'clock) and other unit-less numerals never.
+        return "点" not in number and has_tens and money_context
     plain = number.replace(",", "")
     if plain.startswith("0") or _PHONE.fullmatch(plain):
         return False
@@ -303,7 +309,7 @@ def extract_entities(text: str, today: date) -> list[ExtractedEntity]:
         masked = _mask(masked, found)
     money_context = context.has_money_word or any(c.entity == TERM and c.value for c in claims)
     amounts = _amount_claims(masked, context, money_context)
-    claims += amounts or _standalone_card_claims(_mask(masked, amounts), context)
+    claims += amounts or _standalone_card_claims(masked, context)
     return [
         ExtractedEntity(claim.entity, claim.start, claim.end, claim.value, text[claim.start : claim.end])
         for claim in sorted(claims, key=lambda c: c.start)

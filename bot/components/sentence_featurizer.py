@@ -44,6 +44,10 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         """``model``: a sentence-transformers folder or name (default: ``KEFU_EMBEDDING_MODEL``)."""
         return {**DenseFeaturizer.get_default_config(), MODEL_KEY: None}
 
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        """Any model name or folder is accepted here; loading it reports a bad one."""
+
     def __init__(self, config: dict[str, Any], name: str, embedder: Embedder) -> None:
         super().__init__(name, config)
         self._embedder = embedder

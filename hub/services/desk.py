@@ -12,7 +12,7 @@ from hub.services.customers import validate_text
 from hub.services.events import Audience, EventBus
 from hub.services.queues import QueueService, validate_route
 from hub.services.routing import Router
-from hub.storage import Conversation, Message, Store
+from hub.storage import Conversation, Handoff, Message, Store
 
 # Longest transfer or resolve note; notes are for colleagues, not essays.
 MAX_NOTE_CHARS = 2000
@@ -176,7 +176,7 @@ def _clean_note(note: Any) -> str:
     return note
 
 
-def _handoff_dict(handoff: Any) -> dict[str, Any]:
+def _handoff_dict(handoff: Handoff) -> dict[str, Any]:
     return {
         "id": handoff.id,
         "reason": handoff.reason,

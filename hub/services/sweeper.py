@@ -67,14 +67,13 @@ class Sweeper:
                 report.abandoned.append(conversation.id)
                 touched.add(conversation.queue)
                 continue
+            long_wait = now - conversation.queued_at >= QUEUE_TICKET_OFFER_AFTER
+            if not (long_wait or not self.presence.staffed(conversation.skill)):
+                continue
             with self.store.transaction() as tx:
                 handoff = tx.handoff(conversation.handoff_id, lock=True)
                 assert handoff is not None
                 if handoff.ticket_offered_at is not None:
-                    continue
-                long_wait = now - conversation.queued_at >= QUEUE_TICKET_OFFER_AFTER
-                unstaffed = not self.presence.staffed(conversation.skill)
-                if not (long_wait or unstaffed):
                     continue
                 tx.update_handoff(handoff.id, ticket_offered_at=now)
             self.tickets.offer(conversation.id, conversation.queue, "long_wait" if long_wait else "no_agents")

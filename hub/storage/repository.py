@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.pool import QueuePool
 
 from hub.storage.models import (
     Agent,
@@ -38,6 +40,11 @@ from hub.storage.models import (
 SQLITE_BUSY_TIMEOUT_SECONDS = 10
 
 
+# Set while a transaction is open in this thread/task: a nested one would deadlock SQLite (IMMEDIATE) and
+# silently lose atomicity on PostgreSQL, so it is refused.
+_in_transaction: ContextVar[bool] = ContextVar("hub_in_transaction", default=False)
+
+
 def _json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -54,6 +61,7 @@ def create_hub_engine(url: str) -> Engine:
             future=True,
             json_serializer=_json_dumps,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            poolclass=QueuePool,  # SQLAlchemy 1.4 would reconnect (and re-run the PRAGMAs) per transaction
         )
 
         @event.listens_for(engine, "connect")
@@ -88,9 +96,15 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """One committed unit of work; rolled back if the block raises."""
-        with self.engine.begin() as connection:
-            yield Transaction(connection)
+        """One committed unit of work; rolled back if the block raises. Transactions do not nest."""
+        if _in_transaction.get():
+            raise RuntimeError("nested hub transaction: finish the open one before starting another")
+        token = _in_transaction.set(True)
+        try:
+            with self.engine.begin() as connection:
+                yield Transaction(connection)
+        finally:
+            _in_transaction.reset(token)
 
 
 class Transaction:

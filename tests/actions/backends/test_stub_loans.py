@@ -23,8 +23,8 @@ from actions.backends.exceptions import (
     InvalidDate,
     InvalidPurpose,
     InvalidTerm,
-    NotVerified,
     NothingToRepay,
+    NotVerified,
     UnknownLoan,
 )
 from actions.backends.stub import StubBankBackend

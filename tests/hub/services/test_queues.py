@@ -68,9 +68,9 @@ def test_wait_minutes_round_up_and_never_show_zero() -> None:
     assert [wait_minutes(s) for s in (0, 1, 60, 61, 179)] == [1, 1, 1, 2, 3]
 
 
-async def test_every_queued_customer_gets_a_new_position_when_the_queue_moves(hub: Hub) -> None:
+async def test_every_queued_customer_gets_a_new_position_when_the_queue_moves(hub: Hub, clock: FakeClock) -> None:
     add_agent(hub, "a1", presence="away")
-    first, second, third = (queue_customer(hub) for _ in range(3))
+    first, second, third = (queue_customer(hub) for _ in range(3) if clock.advance(1))
     subscriptions = {}
     for conversation_id in (second, third):
         subscription = hub.bus.subscribe(Audience.CUSTOMER)

@@ -51,7 +51,9 @@ def test_long_wait_offers_a_ticket_once(hub: Hub, clock: FakeClock) -> None:
     clock.advance(1)
     assert hub.sweeper.sweep().ticket_offers == [conversation_id]
     assert hub.sweeper.sweep().ticket_offers == []
-    offers = [m for m in hub.conversations.messages_after(conversation_id, 0, include_notes=False) if m.kind == "ticket_offer"]
+    offers = [
+        m for m in hub.conversations.messages_after(conversation_id, 0, include_notes=False) if m.kind == "ticket_offer"
+    ]
     assert len(offers) == 1 and offers[0].data["reason"] == "long_wait"
     assert hub.conversations.get(conversation_id).status == "queued"  # they may keep waiting
     subscription.close()
