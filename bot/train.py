@@ -17,8 +17,6 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from knowledge_base.embedder import model_fingerprint
-from knowledge_base.settings import get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = PROJECT_ROOT / "models"
@@ -38,17 +36,9 @@ def _input_files(root: Path, inputs: Iterable[str]) -> list[Path]:
     return files
 
 
-def training_fingerprint(
-    root: Path = PROJECT_ROOT, inputs: Iterable[str] = TRAINING_INPUTS, embedding_model: str | None = None
-) -> str:
-    """Hashes the path and content of every training input, and the embedding model's identity.
-
-    The sentence featurizer reads the embedding model at run time, so a model trained against one embedding
-    model must not be reused with another.
-    """
+def training_fingerprint(root: Path = PROJECT_ROOT, inputs: Iterable[str] = TRAINING_INPUTS) -> str:
+    """Hashes the path and content of every training input."""
     digest = hashlib.sha256()
-    model = embedding_model if embedding_model is not None else get_settings().embedding_model
-    digest.update(model_fingerprint(model).encode())
     for path in _input_files(root, inputs):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(b"\0")

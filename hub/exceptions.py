@@ -27,7 +27,9 @@ Hierarchy::
     │   ├── AgentAtCapacity (409 agent_at_capacity)
     │   ├── QueueEmpty (409 queue_empty)
     │   ├── AgentUnavailable (409 agent_unavailable)
-    │   └── AlreadyRated (409 already_rated)
+    │   ├── AlreadyRated (409 already_rated)
+    │   ├── NotVideoConversation (409 not_video_conversation)  video signalling outside a sign-language stay
+    │   └── AnonymousCustomer (409 anonymous_customer)    an identity check for a visitor who is not logged in
     ├── ConnectionStateError (500 connection_state)       a websocket send in the wrong connection state
     └── UpstreamUnavailable (503 upstream_unavailable)
         └── RasaUnavailable (503 rasa_unavailable)
@@ -169,6 +171,16 @@ class AgentUnavailable(Conflict):
 class AlreadyRated(Conflict):
     code = "already_rated"
     default_message = "您已经评价过本次服务，谢谢！"
+
+
+class NotVideoConversation(Conflict):
+    code = "not_video_conversation"
+    default_message = "该会话不是手语视频服务会话，无法进行视频通话。"
+
+
+class AnonymousCustomer(Conflict):
+    code = "anonymous_customer"
+    default_message = "访客未登录，无法记录身份核验。"
 
 
 class ConnectionStateError(HubError):

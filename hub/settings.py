@@ -17,10 +17,17 @@ Secrets come only from the environment.
 | KEFU_HUB_BCRYPT_ROUNDS | 12 | bcrypt cost for new password hashes (4–31; tests use 4) |
 | KEFU_HUB_AUTO_ASSIGN | true | push waiting customers to online agents; otherwise agents only "accept next" |
 | KEFU_HUB_RASA_TIMEOUT | 30 | seconds to wait for Rasa's reply to one message |
+| KEFU_HUB_ICE_SERVERS | [] | sign-language video: JSON array of RTCIceServer objects (STUN/TURN), see below |
+
+ICE servers, e.g. ``[{"urls": "stun:stun.example.com:3478"}, {"urls": ["turns:turn.example.com:443"],
+"username": "kefu", "credential": "…"}]``, are handed to the widget and the console as they are. None are needed
+when both browsers reach each other directly (one machine, one LAN); across NATs add STUN, behind strict
+firewalls TURN (prefer short-lived TURN credentials: every customer's browser receives them).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -28,12 +35,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.exceptions import ConfigurationError
 
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _TRUE = {"1", "true", "yes", "on"}
+_ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
+_ICE_KEYS = {"urls", "username", "credential"}
 _FALSE = {"0", "false", "no", "off"}
 
 
@@ -69,6 +79,7 @@ class Settings:
     bcrypt_rounds: int
     auto_assign: bool
     rasa_timeout: float
+    ice_servers: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +104,7 @@ class Settings:
             bcrypt_rounds=_int(env, "KEFU_HUB_BCRYPT_ROUNDS", 12, low=4, high=31),
             auto_assign=_bool(env, "KEFU_HUB_AUTO_ASSIGN", True),
             rasa_timeout=_float(env, "KEFU_HUB_RASA_TIMEOUT", 30.0, low=0.1),
+            ice_servers=_ice_servers(env, "KEFU_HUB_ICE_SERVERS"),
         )
 
 
@@ -166,3 +178,37 @@ def _float(env: Mapping[str, str], name: str, default: float, *, low: float) -> 
     if number < low:
         raise ConfigurationError(f"{name} must be at least {low}, got {number}")
     return number
+
+
+def _ice_servers(env: Mapping[str, str], name: str) -> tuple[dict[str, Any], ...]:
+    """RTCIceServer objects as browsers take them; a TURN server needs a username and a credential."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        return ()
+    try:
+        servers = json.loads(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a JSON array of ICE servers, got {value!r}") from exc
+    if not isinstance(servers, list):
+        raise ConfigurationError(f"{name} must be a JSON array of ICE servers, got {value!r}")
+    result = []
+    for index, server in enumerate(servers):
+        where = f"{name}[{index}]"
+        if not isinstance(server, dict) or not server.keys() <= _ICE_KEYS:
+            raise ConfigurationError(f"{where} must be an object with urls and optionally username, credential")
+        urls = server.get("urls")
+        url_list = [urls] if isinstance(urls, str) else urls
+        if not isinstance(url_list, list) or not url_list:
+            raise ConfigurationError(f"{where}.urls must be a URL or a non-empty list of URLs")
+        for url in url_list:
+            if not isinstance(url, str) or not url.startswith(_ICE_SCHEMES):
+                raise ConfigurationError(f"{where}.urls must start with stun:, stuns:, turn: or turns:, got {url!r}")
+        for key in ("username", "credential"):
+            if key in server and not isinstance(server[key], str):
+                raise ConfigurationError(f"{where}.{key} must be a string")
+        if any(url.startswith(("turn:", "turns:")) for url in url_list) and not (
+            server.get("username") and server.get("credential")
+        ):
+            raise ConfigurationError(f"{where} is a TURN server and needs username and credential")
+        result.append(dict(server))
+    return tuple(result)

@@ -28,6 +28,91 @@ TICKET_CREATED = "已收到您的留言，我们会尽快致电 {masked_number} 
 
 QUEUE_BANNER = "前面还有 {ahead} 位，预计等待约 {minutes} 分钟"
 
+# -- sign-language video (hub/services/video.py, hub/services/identity_checks.py) ------------------------------
+# System messages the hub stores about a video call: ``text`` is what the customer reads; the console shows
+# ``data.agent_text`` instead, written for the interpreter. Keys: (who could not do video, why).
+VIDEO_FALLBACK: dict[tuple[str, str], tuple[str, str]] = {
+    ("customer", "no_camera"): (
+        "未检测到摄像头，已为您切换为文字服务，手语翻译员{agent_name}将继续通过文字为您服务。",
+        "客户未检测到摄像头，已切换为文字服务，请通过文字与客户沟通。",
+    ),
+    ("customer", "permission_denied"): (
+        "您未允许使用摄像头，已为您切换为文字服务，手语翻译员{agent_name}将继续通过文字为您服务。"
+        "如需视频，请在浏览器中允许使用摄像头后点击“重新开始视频”。",
+        "客户未允许使用摄像头，已切换为文字服务，请通过文字与客户沟通。",
+    ),
+    ("customer", "unsupported"): (
+        "您的浏览器不支持视频通话，已为您切换为文字服务，手语翻译员{agent_name}将继续通过文字为您服务。",
+        "客户的浏览器不支持视频通话，已切换为文字服务，请通过文字与客户沟通。",
+    ),
+    ("customer", "connection_failed"): (
+        "视频连接失败，已为您切换为文字服务，手语翻译员{agent_name}将继续通过文字为您服务。",
+        "视频连接失败（双方网络无法直连，可能需要配置 TURN 服务器），已切换为文字服务。",
+    ),
+    ("agent", "no_camera"): (
+        "手语翻译员的摄像头暂时不可用，已为您切换为文字服务，翻译员{agent_name}将继续通过文字为您服务。",
+        "未检测到您的摄像头，已切换为文字服务，请通过文字与客户沟通。",
+    ),
+    ("agent", "permission_denied"): (
+        "手语翻译员的摄像头暂时不可用，已为您切换为文字服务，翻译员{agent_name}将继续通过文字为您服务。",
+        "您未允许浏览器使用摄像头，已切换为文字服务。允许后可点击“重新开始视频”。",
+    ),
+    ("agent", "unsupported"): (
+        "手语翻译员的摄像头暂时不可用，已为您切换为文字服务，翻译员{agent_name}将继续通过文字为您服务。",
+        "您的浏览器不支持视频通话，已切换为文字服务。",
+    ),
+    ("agent", "connection_failed"): (
+        "视频连接失败，已为您切换为文字服务，手语翻译员{agent_name}将继续通过文字为您服务。",
+        "视频连接失败（双方网络无法直连，可能需要配置 TURN 服务器），已切换为文字服务。",
+    ),
+}
+# Keys: who hung up.
+VIDEO_ENDED: dict[str, tuple[str, str]] = {
+    "customer": (
+        "您已结束视频通话。手语翻译员{agent_name}仍在线，您可以继续通过文字沟通，或点击“重新开始视频”。",
+        "客户已结束视频通话，可继续文字沟通；服务完成后请点击“结束服务”。",
+    ),
+    "agent": (
+        "手语翻译员{agent_name}已结束视频通话，您可以继续通过文字沟通。",
+        "您已结束视频通话，可继续文字沟通；服务完成后请点击“结束服务”。",
+    ),
+}
+IDENTITY_VERIFIED = "手语翻译员{agent_name}已通过视频核验您的身份。本次服务结束后，智能客服小微将继续为您办理业务。"
+IDENTITY_VERIFIED_AGENT = "已记录：客户身份已通过视频核验（{agent_name}，{time}）。结束服务后机器人将据此继续办理。"
+
+# The widget's video panel and the sign-language suggestion (served by GET /api/video with the ICE servers).
+VIDEO_WIDGET = {
+    "region": "手语视频",
+    "remote": "手语翻译员的画面",
+    "local": "我的画面",
+    "mic_off": "关闭麦克风",
+    "mic_on": "打开麦克风",
+    "camera_off": "关闭摄像头",
+    "camera_on": "打开摄像头",
+    "hang_up": "挂断视频",
+    "restart": "重新开始视频",
+    "unmute_remote": "开启对方声音",
+    "starting": "正在打开摄像头，如浏览器询问，请选择“允许”…",
+    "waiting": "摄像头已打开，正在等待手语翻译员接通视频…",
+    "connecting": "正在接通视频…",
+    "connected": "视频已接通",
+    "unstable": "视频连接不稳定，正在重新连接…",
+    "ended": "视频通话已结束，您可以继续通过文字沟通。",
+    "invited": "手语翻译员邀请您重新开始视频，请点击“重新开始视频”。",
+    "peer_camera_off": "翻译员已关闭摄像头",
+    "peer_mic_off": "翻译员已关闭麦克风",
+    "no_camera": "未检测到摄像头，已为您切换为文字服务。",
+    "permission_denied": "您未允许使用摄像头，已为您切换为文字服务。",
+    "unsupported": "您的浏览器不支持视频通话，已为您切换为文字服务。",
+    "connection_failed": "视频连接失败，已为您切换为文字服务。",
+    "queued": "正在为您转接手语视频服务…",
+    "serving": "手语翻译员 {agent_name} 正在为您服务",
+    "suggest": "您好！您的资料显示您偏好手语服务。需要为您接通手语视频服务吗？",
+    "suggest_accept": "接通手语视频服务",
+    "suggest_decline": "暂不需要",
+    "suggest_label": "手语视频服务建议",
+}
+
 SERVICE_NAMES = {"human": "人工客服", "sign_language": "手语视频服务"}
 
 REASON_LABELS = {

@@ -32,6 +32,7 @@ from knowledge_base.index import IndexStore, stale_reasons
 from knowledge_base.loader import data_files, load_catalog
 from knowledge_base.service import KnowledgeBase, build_index
 from knowledge_base.settings import IndexKind, Settings, get_settings
+from knowledge_base.text import default_normaliser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,12 +122,13 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
             data_hash=catalog.data_hash,
             model_id=model_fingerprint(settings.embedding_model),
             index_kind=settings.index_kind,
+            normaliser_id=default_normaliser().fingerprint,
         )
         if not reasons:
             print(f"knowledge-base index is up to date ({store.current_version()})")
             return 0
         print(f"rebuilding the knowledge-base index: {'; '.join(reasons)}")
-    embedder = Embedder(settings.embedding_model, cache_size=0)
+    embedder = Embedder(settings.embedding_model, cache_size=0, threads=settings.torch_threads)
     with store.build_lock():
         index = build_index(settings, embedder, progress=sys.stderr.isatty())
         store.publish(index)
@@ -278,7 +280,7 @@ def _pairs(args: argparse.Namespace, settings: Settings) -> int:
     threshold = args.threshold
     if threshold is None:
         threshold = manifest.thresholds.answer if manifest is not None else settings.thresholds.answer
-    embedder = Embedder(settings.embedding_model, cache_size=0)
+    embedder = Embedder(settings.embedding_model, cache_size=0, threads=settings.torch_threads)
     started = time.perf_counter()
     scores = pair_scores(pairs, embedder, progress=sys.stderr.isatty())
     elapsed = time.perf_counter() - started

@@ -185,8 +185,9 @@ def calibrate(results: Sequence[LabelledResult], max_wrong_rate: float = MAX_WRO
 
     The answer threshold and margin maximise correct answers subject to wrong answers ≤ ``max_wrong_rate`` of
     the answers given (ties: fewer wrong answers, then the smallest margin, then the middle of the tied range
-    of answer thresholds, so the threshold does not sit on the edge of the labelled data). The clarify threshold then maximises helpful clarifications (the
-    labelled FAQ is among the options) minus unhelpful ones (it is not, or the question is out of scope).
+    of answer thresholds, so the threshold does not sit on the edge of the labelled data). The clarify
+    threshold then maximises helpful clarifications (the labelled FAQ is among the options) minus unhelpful
+    ones (it is not, or the question is out of scope).
 
     Args:
         results: Each labelled question's candidates (at least the top three) and label.

@@ -3,15 +3,15 @@
 E5 models expect a role prefix. FAQ matching compares a question with questions, so both sides get the same
 ``"query: "`` prefix (E5's convention for symmetric tasks): through the folder's registered ``"query"`` prompt
 when it has one (the converted multilingual-e5-small does, see :mod:`knowledge_base.embedding`), otherwise
-written in front of the text here — never both. Every text goes through :func:`prepare` first, so the index,
-the bot and ``kefu kb pairs`` all embed exactly the same way.
+written in front of the text here — never both. Every text is first folded by the
+:class:`~knowledge_base.text.Normaliser` (Traditional characters, full-width forms, common misspellings), so the
+index, the bot and ``kefu kb pairs`` all embed exactly the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from knowledge_base.exceptions import ModelError
+from knowledge_base.text import Normaliser, default_normaliser
 
 QUERY_PROMPT_NAME = "query"
 QUERY_PREFIX = "query: "
@@ -30,11 +31,6 @@ _SAMPLES = 16
 _SAMPLE_BYTES = 256 << 10
 
 Vectors = npt.NDArray[np.float32]
-
-
-def prepare(text: str) -> str:
-    """The text before the prefix: NFKC-folded (full-width → half-width), runs of spaces made one."""
-    return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
 def model_fingerprint(model: str) -> str:
@@ -63,19 +59,34 @@ def model_fingerprint(model: str) -> str:
 class Embedder:
     """A SentenceTransformer with the prefix convention, normalised float32 output and a query cache."""
 
-    def __init__(self, model: str, *, cache_size: int = 1024, model_object: Any = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        cache_size: int = 1024,
+        model_object: Any = None,
+        normaliser: Normaliser | None = None,
+        threads: int | None = None,
+    ) -> None:
         """Loads the model from a local folder or the local cache (never downloads).
 
         Args:
             model: A sentence-transformers folder, or a model name already in the local cache.
             cache_size: How many recent single-question embeddings to keep.
             model_object: An already loaded SentenceTransformer (fine-tuning passes its own).
+            normaliser: How texts are folded before embedding (default: the project's).
+            threads: CPU threads for torch in this process (``KEFU_KB_TORCH_THREADS``); None leaves them.
 
         Raises:
             ModelError: The model cannot be loaded.
         """
         self.model_name = model
+        self.normaliser = normaliser or default_normaliser()
         self.model_id = model_fingerprint(model)
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
         self._model = model_object if model_object is not None else _load(model)
         prompts = getattr(self._model, "prompts", None) or {}
         if prompts.get(QUERY_PROMPT_NAME):
@@ -94,7 +105,7 @@ class Embedder:
     def model_input(self, text: str) -> str:
         """Exactly the string the model reads for ``text``, prefix included (what fine-tuning trains on)."""
         prompt = self._prompt_options.get("prompt_name")
-        return (self._model.prompts[prompt] if prompt else self._prefix) + prepare(text)
+        return (self._model.prompts[prompt] if prompt else self._prefix) + self.normaliser(text)
 
     @property
     def model(self) -> Any:
@@ -116,7 +127,7 @@ class Embedder:
             return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
         with self._encode_lock:
             vectors = self._model.encode(
-                [self._prefix + prepare(text) for text in texts],
+                [self._prefix + self.normaliser(text) for text in texts],
                 **self._prompt_options,
                 batch_size=batch_size,
                 show_progress_bar=progress,
@@ -127,7 +138,7 @@ class Embedder:
 
     def encode_query(self, text: str) -> Vectors:
         """Embeds one question, from the cache when it was asked recently; returns a read-only vector."""
-        key = prepare(text)
+        key = self.normaliser(text)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:

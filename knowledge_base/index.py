@@ -70,6 +70,7 @@ class Manifest:
     calibration: dict[str, Any] | None
     built_at: str
     build_seconds: float
+    normaliser_id: str = ""
     format: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,7 +88,9 @@ class Manifest:
         return cls(**values)
 
 
-def stale_reasons(manifest: Manifest | None, *, data_hash: str, model_id: str, index_kind: IndexKind) -> list[str]:
+def stale_reasons(
+    manifest: Manifest | None, *, data_hash: str, model_id: str, index_kind: IndexKind, normaliser_id: str
+) -> list[str]:
     """Why an index no longer matches the data, model and index kind; empty when it is fresh."""
     if manifest is None:
         return ["no index has been built"]
@@ -98,6 +101,8 @@ def stale_reasons(manifest: Manifest | None, *, data_hash: str, model_id: str, i
         reasons.append("the FAQ data changed")
     if manifest.model_id != model_id:
         reasons.append(f"the embedding model changed ({manifest.model_id} → {model_id})")
+    if manifest.normaliser_id != normaliser_id:
+        reasons.append("the text normalisation (misspellings dictionary) changed")
     if manifest.index_kind != index_kind.value:
         reasons.append(f"the index kind changed ({manifest.index_kind} → {index_kind.value})")
     return reasons
@@ -156,6 +161,7 @@ class FaqIndex:
             calibration=calibration,
             built_at=now.isoformat(timespec="seconds"),
             build_seconds=round(time.monotonic() - started, 3),
+            normaliser_id=embedder.normaliser.fingerprint,
         )
         return cls(manifest, catalog, faiss_index, rows)
 

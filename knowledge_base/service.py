@@ -19,6 +19,7 @@ from knowledge_base.index import FaqIndex, IndexStore, Manifest, stale_reasons
 from knowledge_base.loader import load_catalog
 from knowledge_base.schema import Faq
 from knowledge_base.settings import Settings, get_settings
+from knowledge_base.text import default_normaliser
 
 logger = logging.getLogger(__name__)
 
@@ -86,14 +87,16 @@ class KnowledgeBase:
             if not build_if_missing:
                 raise IndexUnavailableError(f"no knowledge-base index in {store.root}: run `kefu kb build`")
             logger.warning("no knowledge-base index in %s: building one now", store.root)
-            embedder = Embedder(settings.embedding_model, cache_size=settings.query_cache_size)
+            embedder = Embedder(
+                settings.embedding_model, cache_size=settings.query_cache_size, threads=settings.torch_threads
+            )
             with store.build_lock():
                 if store.current_version() is None:
                     store.publish(build_index(settings, embedder))
             stamp, index = store.stamp(), store.load()
             return cls(settings, index, embedder, stamp)
         stamp, index = store.stamp(), store.load()
-        embedder = Embedder(index.manifest.model, cache_size=settings.query_cache_size)
+        embedder = Embedder(index.manifest.model, cache_size=settings.query_cache_size, threads=settings.torch_threads)
         return cls(settings, index, embedder, stamp)
 
     @property
@@ -138,7 +141,11 @@ class KnowledgeBase:
         if self.settings.embedding_model != configured.model_name:
             model_id = model_fingerprint(self.settings.embedding_model)
         return stale_reasons(
-            self.manifest, data_hash=catalog.data_hash, model_id=model_id, index_kind=self.settings.index_kind
+            self.manifest,
+            data_hash=catalog.data_hash,
+            model_id=model_id,
+            index_kind=self.settings.index_kind,
+            normaliser_id=default_normaliser().fingerprint,
         )
 
     def reload_if_stale(self) -> bool:
@@ -153,7 +160,9 @@ class KnowledgeBase:
         index = self.store.load()
         embedder = self._loaded.embedder
         if index.manifest.model_id != embedder.model_id:
-            embedder = Embedder(index.manifest.model, cache_size=self.settings.query_cache_size)
+            embedder = Embedder(
+                index.manifest.model, cache_size=self.settings.query_cache_size, threads=self.settings.torch_threads
+            )
         self._swap(_Loaded(index, embedder, stamp))
         logger.info("knowledge base reloaded: index %s", index.manifest.version)
         return True
@@ -168,7 +177,11 @@ class KnowledgeBase:
         with self._rebuild_lock:
             embedder = self._loaded.embedder
             if self.settings.embedding_model != embedder.model_name:
-                embedder = Embedder(self.settings.embedding_model, cache_size=self.settings.query_cache_size)
+                embedder = Embedder(
+                    self.settings.embedding_model,
+                    cache_size=self.settings.query_cache_size,
+                    threads=self.settings.torch_threads,
+                )
             with self.store.build_lock():
                 index = build_index(self.settings, embedder, progress=progress)
                 self.store.publish(index)

@@ -10,9 +10,9 @@
 | ``KEFU_KB_ANSWER_THRESHOLD`` | 0.90 | default thresholds; a calibration stored with |
 | ``KEFU_KB_ANSWER_MARGIN`` | 0.01 | the index overrides them |
 | ``KEFU_KB_CLARIFY_THRESHOLD`` | 0.86 | |
-| ``KEFU_KB_LEXICAL_WEIGHT`` | 0.0 | weight of the character-bigram score fused with the dense score |
 | ``KEFU_KB_HELDOUT`` | ``knowledge_base/eval/heldout.yml`` | labelled questions for eval and calibrate |
 | ``KEFU_KB_QUERY_CACHE_SIZE`` | 1024 | embeddings of recent questions kept in memory |
+| ``KEFU_KB_TORCH_THREADS`` | 1 | CPU threads for the model (see ``DEFAULT_TORCH_THREADS``) |
 
 A malformed value raises :class:`~knowledge_base.exceptions.SettingsError` naming the variable.
 """
@@ -37,6 +37,10 @@ DEFAULT_MODEL_FOLDER = Path("models") / "multilingual-e5-small"
 # Defaults for multilingual-e5-small, whose cosines crowd into 0.7–1.0; `kefu kb calibrate` replaces them.
 DEFAULT_THRESHOLDS = Thresholds(answer=0.90, margin=0.01, clarify=0.86)
 
+# One thread: a question is ~15 tokens, and on a two-core machine shared with Rasa more threads spin against
+# each other — measured 30 ms per question with one thread against 300–500 ms with two under load.
+DEFAULT_TORCH_THREADS = 1
+
 T = TypeVar("T")
 
 
@@ -58,9 +62,9 @@ class Settings:
     index_dir: Path
     index_kind: IndexKind
     thresholds: Thresholds
-    lexical_weight: float
     heldout_path: Path
     query_cache_size: int
+    torch_threads: int = DEFAULT_TORCH_THREADS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -87,9 +91,9 @@ class Settings:
             index_dir=_read(env, "KEFU_KB_INDEX_DIR", var_dir / "kb_index", _path),
             index_kind=_read(env, "KEFU_KB_INDEX_KIND", IndexKind.FLAT, _index_kind),
             thresholds=thresholds,
-            lexical_weight=_read(env, "KEFU_KB_LEXICAL_WEIGHT", 0.0, _unit_float),
             heldout_path=_read(env, "KEFU_KB_HELDOUT", DEFAULT_HELDOUT, _path),
             query_cache_size=_read(env, "KEFU_KB_QUERY_CACHE_SIZE", 1024, _non_negative_int),
+            torch_threads=_read(env, "KEFU_KB_TORCH_THREADS", DEFAULT_TORCH_THREADS, _positive_int),
         )
 
     def with_changes(self, **changes: object) -> Settings:
@@ -132,6 +136,13 @@ def _non_negative_int(raw: str) -> int:
     value = int(raw)
     if value < 0:
         raise ValueError("expected a whole number ≥ 0")
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("expected a whole number ≥ 1")
     return value
 
 

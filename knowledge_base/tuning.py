@@ -177,7 +177,11 @@ def tune(settings: Settings, out: Path, options: TuningOptions) -> TuningResult:
         else []
     )
     torch.manual_seed(options.seed)
-    embedder = Embedder(settings.embedding_model, cache_size=len(held_out) + len(heldout_questions) + 1)
+    embedder = Embedder(
+        settings.embedding_model,
+        cache_size=len(held_out) + len(heldout_questions) + 1,
+        threads=settings.torch_threads,
+    )
     base = _scores(embedder, train_catalog, catalog, held_out, heldout_questions)
 
     triplets = training_triplets(train_catalog, embedder, options.seed)

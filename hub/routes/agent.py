@@ -4,6 +4,8 @@ Websocket ``/agent/ws``. Server → client: ``hello`` {agent}, ``queues`` (snaps
 agent's open conversations), ``message`` (with ``conversation_id``; notes included), ``ack``, ``typing``,
 ``state``, ``error``, ``pong``. Client → server: ``watch`` {conversation_id, after}, ``unwatch``,
 ``message`` {conversation_id, text, client_msg_id, note?}, ``typing`` {conversation_id}, ``ping``.
+Video signalling both ways: ``rtc_*`` frames with ``conversation_id`` (``hub/services/video.py``); the hub
+relays them only between the interpreter who holds the conversation and its customer.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from hub.routes.widget import STATIC_DIR
 from hub.services import Hub
 from hub.services.conversations import message_frame
 from hub.services.events import Audience, Subscription
+from hub.services.identity_checks import identity_check_dict
 from hub.services.queues import QUEUES
+from hub.services.video import SIGNAL_TYPES
 from hub.storage import Agent
 
 SESSION_KEY = "agent_id"
@@ -126,6 +130,7 @@ async def me(request: Request) -> Response:
             "dispositions": texts.DISPOSITIONS,
             "queues": {name: list(skills) for name, skills in QUEUES.items()},
             "reason_labels": texts.REASON_LABELS,
+            "video": {"ice_servers": hub.video.ice_servers()},
         }
     )
 
@@ -203,6 +208,19 @@ async def resolve(request: Request) -> Response:
         agent.id, request.path_params["conversation_id"], str(body.get("disposition")), body.get("note") or ""
     )
     return JSONResponse({"status": conversation.status})
+
+
+async def identity_check(request: Request) -> Response:
+    """The interpreter vouches for the customer's identity (seen on video); Rasa hears of it on resolve."""
+    agent = current_agent(request)
+    body = await _object(request)
+    check, created = _hub(request).identity_checks.record(
+        agent.id, request.path_params["conversation_id"], body.get("method", "video")
+    )
+    return JSONResponse(
+        {"identity_check": identity_check_dict(check, agent.display_name), "created": created},
+        status_code=201 if created else 200,
+    )
 
 
 async def tickets(request: Request) -> Response:
@@ -351,12 +369,16 @@ async def _read(
             elif kind == "typing":
                 if isinstance(conversation_id, str):
                     hub.desk.typing(agent.id, conversation_id)
+            elif kind in SIGNAL_TYPES:
+                hub.video.from_agent(agent.id, frame)
             else:
                 raise MalformedFrame(f"未知的消息类型：{kind[:32]}")
         except HubError as exc:
             context = {"client_msg_id": frame["client_msg_id"]} if isinstance(frame.get("client_msg_id"), str) else {}
             if isinstance(frame.get("conversation_id"), str):
                 context["conversation_id"] = frame["conversation_id"]
+            if isinstance(frame.get("type"), str):
+                context["request_type"] = frame["type"][:32]
             await connection.send(error_frame(exc, **context))
 
 
@@ -376,6 +398,7 @@ routes = [
     Route("/agent/api/conversations/{conversation_id}/messages", post_message, methods=["POST"]),
     Route("/agent/api/conversations/{conversation_id}/transfer", transfer, methods=["POST"]),
     Route("/agent/api/conversations/{conversation_id}/resolve", resolve, methods=["POST"]),
+    Route("/agent/api/conversations/{conversation_id}/identity-check", identity_check, methods=["POST"]),
     Route("/agent/api/tickets", tickets),
     WebSocketRoute("/agent/ws", agent_socket),
 ]

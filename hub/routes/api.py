@@ -1,4 +1,4 @@
-"""JSON API: conversations for the widget, handoffs for the action server, health for the Procfile."""
+"""JSON API: conversations and video settings for the widget, handoffs for the action server, health."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hub import texts
 from hub.exceptions import BadRequest, MalformedFrame
 from hub.services import Hub
 from hub.services.conversations import message_frame
@@ -44,9 +45,15 @@ async def create_conversation(request: Request) -> Response:
     body = await read_json(request)
     if not isinstance(body, dict):
         raise BadRequest("请求体必须是 JSON 对象。")
-    conversation = _hub(request).customers.start(body.get("customer_id"))
+    customers = _hub(request).customers
+    conversation = customers.start(body.get("customer_id"))
     return JSONResponse(
-        {"conversation_id": conversation.id, "status": conversation.status, "customer_id": conversation.customer_id},
+        {
+            "conversation_id": conversation.id,
+            "status": conversation.status,
+            "customer_id": conversation.customer_id,
+            "prefers_sign_language": customers.prefers_sign_language(conversation.customer_id),
+        },
         status_code=201,
     )
 
@@ -59,6 +66,7 @@ async def get_conversation(request: Request) -> Response:
         {
             "conversation": hub.conversations.state(conversation),
             "customer_id": conversation.customer_id,
+            "prefers_sign_language": hub.customers.prefers_sign_language(conversation.customer_id),
             "queue": position.frame() if position else None,
         }
     )
@@ -74,6 +82,11 @@ async def list_messages(request: Request) -> Response:
     return JSONResponse({"messages": [message_frame(m) for m in messages]})
 
 
+async def video_settings(request: Request) -> Response:
+    """What the widget needs for a sign-language video call: ICE servers and its Chinese labels."""
+    return JSONResponse({"ice_servers": _hub(request).video.ice_servers(), "texts": texts.VIDEO_WIDGET})
+
+
 async def create_handoff(request: Request) -> Response:
     """The action server's context packet → queued / with an agent / unavailable (ticket offered)."""
     request_ = parse_handoff_request(await read_json(request, MAX_PACKET_BYTES))
@@ -87,4 +100,5 @@ routes = [
     Route("/api/conversations/{conversation_id}", get_conversation),
     Route("/api/conversations/{conversation_id}/messages", list_messages),
     Route("/api/handoffs", create_handoff, methods=["POST"]),
+    Route("/api/video", video_settings),
 ]

@@ -4,7 +4,9 @@ Websocket ``/ws/conversations/{id}?after=<last seq>``. Server → client frames:
 ``message`` (stored, with ``seq``; everything after ``after`` is replayed first), ``ack`` (your message is
 stored), ``typing``, ``error``, ``pong``. Client → server: ``message`` {text, payload?, client_msg_id},
 ``typing``, ``rate`` {handoff_id, score}, ``ticket`` {callback_number, text, client_msg_id},
-``cancel_queue``, ``ping``. A malformed frame gets an ``error`` frame; the connection stays open.
+``cancel_queue``, ``ping``, and the video signalling frames ``rtc_*`` (``hub/services/video.py``), which are
+relayed to the interpreter holding the conversation and to nobody else. A malformed or refused frame gets an
+``error`` frame (with ``request_type``, and ``client_msg_id`` if it had one); the connection stays open.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from hub.routes.errors import deny_websocket, error_frame
 from hub.services import Hub
 from hub.services.conversations import message_frame
 from hub.services.events import Audience, Subscription
+from hub.services.video import SIGNAL_TYPES
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -93,6 +96,8 @@ async def _read(hub: Hub, connection: Connection, conversation_id: str) -> None:
             await _handle(hub, connection, conversation_id, frame)
         except HubError as exc:
             context = {"client_msg_id": frame["client_msg_id"]} if isinstance(frame.get("client_msg_id"), str) else {}
+            if isinstance(frame.get("type"), str):
+                context["request_type"] = frame["type"][:32]
             await connection.send(error_frame(exc, **context))
 
 
@@ -124,6 +129,8 @@ async def _handle(hub: Hub, connection: Connection, conversation_id: str, frame:
         hub.customers.cancel_queue(conversation_id)
     elif kind == "ping":
         await connection.send({"type": "pong"})
+    elif kind in SIGNAL_TYPES:
+        hub.video.from_customer(conversation_id, frame)
     else:
         raise MalformedFrame(f"未知的消息类型：{kind[:32]}")
 

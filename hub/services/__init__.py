@@ -13,12 +13,14 @@ from hub.services.customers import BotChannel, CustomerService
 from hub.services.desk import AgentDesk
 from hub.services.events import EventBus
 from hub.services.handoffs import HandoffService
+from hub.services.identity_checks import IdentityCheckService
 from hub.services.presence import PresenceService
 from hub.services.queues import QueueService
 from hub.services.rasa import RasaClient, RasaTrackerSync, TrackerSync
 from hub.services.routing import Router
 from hub.services.sweeper import Sweeper
 from hub.services.tickets import TicketService
+from hub.services.video import VideoService
 from hub.settings import Settings
 from hub.storage import Store
 
@@ -42,6 +44,8 @@ class Hub:
     customers: CustomerService
     desk: AgentDesk
     sweeper: Sweeper
+    video: VideoService
+    identity_checks: IdentityCheckService
     canned_replies: list[CannedReply]
     rasa: RasaClient | None = None
 
@@ -91,6 +95,8 @@ class Hub:
             customers=CustomerService(store, clock, bus, conversations, queues, handoffs, bot, tracker),
             desk=AgentDesk(store, clock, bus, conversations, router, queues),
             sweeper=Sweeper(store, clock, bus, conversations, queues, presence, tickets),
+            video=VideoService(store, bus, conversations, settings.ice_servers),
+            identity_checks=IdentityCheckService(store, clock, bus, settings.timezone),
             canned_replies=load_canned_replies(),
             rasa=rasa,
         )

@@ -29,8 +29,11 @@ from hub.exceptions import (
 )
 from hub.services.clock import Clock
 from hub.services.events import EventBus
-from hub.services.rasa import TrackerSync
+from hub.services.rasa import TrackerSync, identity_slots
 from hub.storage import Agent, Conversation, Handoff, Message, Store, Transaction
+
+# The queue whose stays are video calls (sign language): the widget and the console open the camera there.
+VIDEO_QUEUE = "sign_language"
 
 
 @dataclass(frozen=True)
@@ -71,12 +74,19 @@ class ConversationService:
             return tx.messages_after(conversation_id, after_seq, include_notes=include_notes)
 
     def state(self, conversation: Conversation) -> dict[str, Any]:
-        """The status frame both consoles render; queue position is sent separately by the queue service."""
+        """The status frame both consoles render; queue position is sent separately by the queue service.
+
+        ``channel`` is ``video`` while the customer waits for or talks to a sign-language interpreter.
+        """
         agent_name = None
-        if conversation.agent_id is not None:
-            with self.store.transaction() as tx:
+        channel = "text"
+        with self.store.transaction() as tx:
+            if conversation.agent_id is not None:
                 agent = tx.agent(conversation.agent_id)
-            agent_name = agent.display_name if agent else None
+                agent_name = agent.display_name if agent else None
+            if conversation.status in ("queued", "agent") and conversation.handoff_id is not None:
+                handoff = tx.handoff(conversation.handoff_id)
+                channel = "video" if handoff is not None and handoff.queue == VIDEO_QUEUE else "text"
         return {
             "type": "state",
             "conversation_id": conversation.id,
@@ -86,6 +96,7 @@ class ConversationService:
             "agent_name": agent_name,
             "handoff_id": conversation.handoff_id,
             "last_seq": conversation.last_seq,
+            "channel": channel,
         }
 
     # -- messages ------------------------------------------------------------------------------------------
@@ -328,7 +339,10 @@ class ConversationService:
         return Transition(conversation, True)
 
     def resolve(self, conversation_id: str, agent_id: str, disposition: str, note: str = "") -> Transition:
-        """agent → closed: the agent is done; the customer is asked for a rating; Rasa resumes."""
+        """agent → closed: the agent is done; the customer is asked for a rating; Rasa resumes.
+
+        If someone verified the customer's identity during the stay (video), Rasa gets ``verified`` first.
+        """
         now = self.clock.now()
         with self.store.transaction() as tx:
             conversation = _require(tx, conversation_id, lock=True)
@@ -358,6 +372,9 @@ class ConversationService:
                 data={"handoff_id": handoff.id},
             )
             conversation = tx.update_conversation(conversation_id, now, status="closed", agent_id=None)
+            check = tx.identity_check(handoff.id)
+        if check is not None:
+            self.tracker.set_slots(conversation_id, identity_slots(check.method))
         self.tracker.resume(conversation_id)
         self._announce(conversation)
         return Transition(conversation, True)

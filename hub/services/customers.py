@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 2000
 MAX_PAYLOAD_CHARS = 200
 DEMO_CUSTOMER_IDS = ("cust-good", "cust-new", "cust-overdue", "cust-frozen", "cust-deaf")
+# Demo profiles that prefer the sign-language video service (prefers_sign_language in
+# actions/backends/stub_seed.py): the widget suggests the service to them before they ask.
+SIGN_LANGUAGE_CUSTOMER_IDS = ("cust-deaf",)
 # Button payloads the hub can act on itself when Rasa is down, so 转人工 always works.
 HANDOFF_PAYLOADS = {"/request_human": "explicit_request", "/request_sign_language": "sign_language"}
 
@@ -87,6 +90,10 @@ class CustomerService:
         self.bot = bot
         self.tracker = tracker
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def prefers_sign_language(self, customer_id: str | None) -> bool:
+        """Whether the customer's profile asks for the sign-language video service."""
+        return customer_id in SIGN_LANGUAGE_CUSTOMER_IDS
 
     def start(self, customer_id: str | None) -> Conversation:
         if customer_id is not None and customer_id not in DEMO_CUSTOMER_IDS:

@@ -7,9 +7,10 @@ from typing import Any
 from hub import texts
 from hub.exceptions import InvalidTransition, NotYourConversation, ValidationFailed
 from hub.services.clock import Clock
-from hub.services.conversations import ConversationService, message_frame
+from hub.services.conversations import VIDEO_QUEUE, ConversationService, message_frame
 from hub.services.customers import validate_text
 from hub.services.events import Audience, EventBus
+from hub.services.identity_checks import identity_check_dict
 from hub.services.queues import QueueService, validate_route
 from hub.services.routing import Router
 from hub.storage import Conversation, Handoff, Message, Store
@@ -131,6 +132,7 @@ class AgentDesk:
                         "customer_id": conversation.customer_id,
                         "reason": handoff.reason if handoff else None,
                         "reason_label": texts.REASON_LABELS.get(handoff.reason) if handoff else None,
+                        "channel": "video" if handoff and handoff.queue == VIDEO_QUEUE else "text",
                         "last_seq": conversation.last_seq,
                         "preview": last.text[:60] if last else "",
                     }
@@ -138,17 +140,24 @@ class AgentDesk:
         return result
 
     def detail(self, conversation_id: str) -> dict[str, Any]:
-        """Everything the console shows for one conversation: status, transcript with notes, context."""
+        """Everything the console shows for one conversation: status, transcript with notes, context,
+        and the identity check of the current stay (if an interpreter did one)."""
         conversation = self.conversations.get(conversation_id)
+        check = None
         with self.store.transaction() as tx:
             messages = tx.messages_after(conversation_id, 0, include_notes=True)
             handoffs = tx.conversation_handoffs(conversation_id)
+            found = tx.identity_check(conversation.handoff_id) if conversation.handoff_id is not None else None
+            if found is not None:
+                checker = tx.agent(found.agent_id)
+                check = identity_check_dict(found, checker.display_name if checker else None)
         current = next((h for h in handoffs if h.id == conversation.handoff_id), None)
         return {
             "conversation": {**self.conversations.state(conversation), "customer_id": conversation.customer_id},
             "messages": [message_frame(m) for m in messages],
             "handoff": _handoff_dict(current) if current else None,
             "history": [_handoff_dict(h) for h in handoffs if h.id != conversation.handoff_id],
+            "identity_check": check,
         }
 
     def _require_holder(self, agent_id: str, conversation_id: str, client_msg_id: str | None) -> None:

@@ -106,6 +106,12 @@ class EventBus:
             if audience is None or subscription.audience is audience:
                 subscription._frame(frame)
 
+    def publish_to_agent(self, agent_id: str, frame: Mapping[str, Any]) -> None:
+        """Send an ephemeral frame to one agent's consoles only, whatever they watch (video signalling)."""
+        for subscription in self._subscriptions:
+            if subscription.audience is Audience.AGENT and subscription.agent_id == agent_id:
+                subscription._frame(frame)
+
     def agents_changed(self) -> None:
         for subscription in self._subscriptions:
             if subscription.audience is Audience.AGENT:

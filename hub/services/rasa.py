@@ -26,6 +26,16 @@ TRACKER_RETRY_ATTEMPTS = 6
 # A tracker event is a tiny request; if Rasa needs longer than this it is not healthy.
 TRACKER_TIMEOUT_SECONDS = 10.0
 
+# Slots the hub sets when a person checked the customer's identity (bot/domain/identity.yml; the loan and
+# account actions read ``verified``; ``verification_method`` says it was not the bot's SMS code).
+VERIFIED_SLOT = "verified"
+VERIFICATION_METHOD_SLOT = "verification_method"
+
+
+def identity_slots(method: str) -> dict[str, Any]:
+    """The slot values that tell the bot a person verified the customer (e.g. by video)."""
+    return {VERIFIED_SLOT: True, VERIFICATION_METHOD_SLOT: method}
+
 
 @dataclass(frozen=True)
 class BotReply:
@@ -59,6 +69,10 @@ class TrackerSync(Protocol):
 
     def resume(self, conversation_id: str) -> None: ...
 
+    def set_slots(self, conversation_id: str, slots: Mapping[str, Any]) -> None:
+        """Set slots on the tracker; sent before (in the same request as) a pause/resume asked for after it."""
+        ...
+
     async def flush(self, conversation_id: str) -> None:
         """Before the hub forwards a message: make sure a pending resume reached Rasa."""
         ...
@@ -87,11 +101,15 @@ class RasaClient:
         return [BotReply.from_rest(item) for item in items if isinstance(item, Mapping)]
 
     async def append_event(self, conversation_id: str, event: str) -> None:
-        """POST one event (``pause`` / ``resume``) to the conversation's tracker."""
+        """POST one event without parameters (``pause`` / ``resume``) to the conversation's tracker."""
+        await self.append_events(conversation_id, [{"event": event}])
+
+    async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
+        """POST events (e.g. ``{"event": "slot", "name": ..., "value": ...}``) to the tracker, in one request."""
         try:
             response = await self._client.post(
                 f"/conversations/{conversation_id}/tracker/events",
-                json={"event": event},
+                json=events,
                 timeout=TRACKER_TIMEOUT_SECONDS,
             )
             response.raise_for_status()
@@ -108,12 +126,14 @@ class RasaTrackerSync:
     The handoff request arrives *while* Rasa is still processing the customer's message (the action server
     calls the hub), and Rasa holds the conversation lock until then, so awaiting the pause there would
     deadlock. The latest wanted state per conversation wins; ``flush`` lets the message path wait for it.
+    Slot values waiting to be sent go first, in the same request, so a resume never overtakes them.
     """
 
     def __init__(self, client: RasaClient, tasks: BackgroundTasks) -> None:
         self._client = client
         self._tasks = tasks
         self._wanted: dict[str, str] = {}
+        self._slots: dict[str, dict[str, Any]] = {}
         self._running: dict[str, asyncio.Task[Any]] = {}
 
     def pause(self, conversation_id: str) -> None:
@@ -122,6 +142,10 @@ class RasaTrackerSync:
     def resume(self, conversation_id: str) -> None:
         self._want(conversation_id, "resume")
 
+    def set_slots(self, conversation_id: str, slots: Mapping[str, Any]) -> None:
+        self._slots.setdefault(conversation_id, {}).update(slots)
+        self._start(conversation_id)
+
     async def flush(self, conversation_id: str) -> None:
         task = self._running.get(conversation_id)
         if task is not None:
@@ -129,6 +153,9 @@ class RasaTrackerSync:
 
     def _want(self, conversation_id: str, event: str) -> None:
         self._wanted[conversation_id] = event
+        self._start(conversation_id)
+
+    def _start(self, conversation_id: str) -> None:
         if conversation_id not in self._running:
             task = self._tasks.spawn(self._sync(conversation_id), name=f"rasa-tracker-{conversation_id}")
             self._running[conversation_id] = task
@@ -138,15 +165,25 @@ class RasaTrackerSync:
         sent: str | None = None
         attempts = 0
         try:
-            while (wanted := self._wanted.get(conversation_id)) != sent and wanted is not None:
+            while True:
+                wanted = self._wanted.get(conversation_id)
+                slots = self._slots.pop(conversation_id, {})
+                events: list[dict[str, Any]] = [
+                    {"event": "slot", "name": name, "value": value} for name, value in slots.items()
+                ]
+                if wanted is not None and wanted != sent:
+                    events.append({"event": wanted})
+                if not events:
+                    return
                 try:
-                    await self._client.append_event(conversation_id, wanted)
+                    await self._client.append_events(conversation_id, events)
                     sent = wanted
                     attempts = 0
                 except RasaUnavailable:
+                    self._slots[conversation_id] = {**slots, **self._slots.get(conversation_id, {})}  # newer win
                     attempts += 1
                     if attempts >= TRACKER_RETRY_ATTEMPTS:
-                        log.error("could not post %s to Rasa for %s; giving up", wanted, conversation_id)
+                        log.error("could not post %s to Rasa for %s; giving up", events, conversation_id)
                         return
                     await asyncio.sleep(delay)
                     delay *= 2
@@ -161,12 +198,16 @@ class RecordingTrackerSync:
 
     def __init__(self) -> None:
         self.events: list[tuple[str, str]] = []
+        self.slots: list[tuple[str, dict[str, Any]]] = []
 
     def pause(self, conversation_id: str) -> None:
         self.events.append((conversation_id, "pause"))
 
     def resume(self, conversation_id: str) -> None:
         self.events.append((conversation_id, "resume"))
+
+    def set_slots(self, conversation_id: str, slots: Mapping[str, Any]) -> None:
+        self.slots.append((conversation_id, dict(slots)))
 
     async def flush(self, conversation_id: str) -> None:
         return None

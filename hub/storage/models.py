@@ -136,6 +136,23 @@ handoffs = Table(
     Index("ix_handoffs_queue_assigned", "queue", "assigned_at"),
 )
 
+# Identity checks done by a person (the interpreter on video) instead of the bot's SMS code: the audit of who
+# vouched for the customer and when. One per stay; resolving the stay tells Rasa (slot ``verified``). A table of
+# its own rather than columns on ``conversations``: the schema is additive (create_all, no migrations).
+identity_checks = Table(
+    "identity_checks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(64), ForeignKey("conversations.id"), nullable=False, index=True),
+    Column("handoff_id", Integer, ForeignKey("handoffs.id"), nullable=False),
+    Column("customer_id", String(64), nullable=False),
+    Column("agent_id", String(64), ForeignKey("agents.id"), nullable=False),
+    Column("method", String(16), nullable=False),  # video
+    Column("checked_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("handoff_id", name="uq_identity_checks_handoff"),
+    CheckConstraint("method IN ('video')", name="ck_identity_checks_method"),
+)
+
 tickets = Table(
     "tickets",
     metadata,
@@ -244,6 +261,21 @@ class Handoff:
         values = dict(row._mapping)
         values["context"] = dict(values["context"] or {})
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class IdentityCheck:
+    id: int
+    conversation_id: str
+    handoff_id: int
+    customer_id: str
+    agent_id: str
+    method: str
+    checked_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> IdentityCheck:
+        return cls(**dict(row._mapping))
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,13 @@ from hub.storage.models import (
     Agent,
     Conversation,
     Handoff,
+    IdentityCheck,
     Message,
     Ticket,
     agents,
     conversations,
     handoffs,
+    identity_checks,
     messages,
     metadata,
     tickets,
@@ -322,6 +324,37 @@ class Transaction:
             .limit(limit)
         )
         return [((assigned - queued).total_seconds(), places) for queued, assigned, places in self._c.execute(query)]
+
+    # -- identity checks -----------------------------------------------------------------------------------
+
+    def insert_identity_check(
+        self,
+        conversation_id: str,
+        *,
+        handoff_id: int,
+        customer_id: str,
+        agent_id: str,
+        method: str,
+        now: datetime,
+    ) -> IdentityCheck:
+        result = self._c.execute(
+            insert(identity_checks).values(
+                conversation_id=conversation_id,
+                handoff_id=handoff_id,
+                customer_id=customer_id,
+                agent_id=agent_id,
+                method=method,
+                checked_at=now,
+            )
+        )
+        (check_id,) = result.inserted_primary_key
+        row = self._c.execute(select(identity_checks).where(identity_checks.c.id == check_id)).one()
+        return IdentityCheck.from_row(row)
+
+    def identity_check(self, handoff_id: int) -> IdentityCheck | None:
+        """The identity check done during one stay with people, if any."""
+        row = self._c.execute(select(identity_checks).where(identity_checks.c.handoff_id == handoff_id)).first()
+        return IdentityCheck.from_row(row) if row else None
 
     # -- agents --------------------------------------------------------------------------------------------
 

@@ -18,35 +18,37 @@ def _project(root: Path) -> Path:
 
 def test_fingerprint_same_inputs_same_hash(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    assert training_fingerprint(root, INPUTS, "m") == training_fingerprint(root, INPUTS, "m")
+    assert training_fingerprint(root, INPUTS) == training_fingerprint(root, INPUTS)
 
 
 def test_fingerprint_changed_data_changes_hash(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    before = training_fingerprint(root, INPUTS, "m")
+    before = training_fingerprint(root, INPUTS)
     (root / "bot" / "data" / "nlu.yml").write_text("nlu: [x]\n", encoding="utf-8")
-    assert training_fingerprint(root, INPUTS, "m") != before
+    assert training_fingerprint(root, INPUTS) != before
 
 
 def test_fingerprint_renamed_file_changes_hash(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    before = training_fingerprint(root, INPUTS, "m")
+    before = training_fingerprint(root, INPUTS)
     (root / "bot" / "data" / "nlu.yml").rename(root / "bot" / "data" / "other.yml")
-    assert training_fingerprint(root, INPUTS, "m") != before
+    assert training_fingerprint(root, INPUTS) != before
 
 
-def test_fingerprint_other_embedding_model_changes_hash(tmp_path: Path) -> None:
+def test_fingerprint_changed_config_changes_hash(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    assert training_fingerprint(root, INPUTS, "model-a") != training_fingerprint(root, INPUTS, "model-b")
+    before = training_fingerprint(root, INPUTS)
+    (root / "config.yml").write_text("language: en\n", encoding="utf-8")
+    assert training_fingerprint(root, INPUTS) != before
 
 
 def test_fingerprint_ignores_bytecode_caches(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    before = training_fingerprint(root, INPUTS, "m")
+    before = training_fingerprint(root, INPUTS)
     cache = root / "bot" / "data" / "__pycache__"
     cache.mkdir()
     (cache / "x.pyc").write_bytes(b"\0")
-    assert training_fingerprint(root, INPUTS, "m") == before
+    assert training_fingerprint(root, INPUTS) == before
 
 
 def test_model_path_is_named_by_fingerprint(tmp_path: Path) -> None:

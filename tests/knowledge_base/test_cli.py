@@ -111,7 +111,9 @@ def test_calibrate_dry_run_stores_nothing(kefu, settings: Settings) -> None:  # 
 
 def test_pairs_prints_spearman_auc_and_accuracy(kefu, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "pairs.tsv"
-    path.write_text("额度怎么提高\t怎么提高额度\t1\n今天天气好吗\t逾期会怎么样\t0\n逾期了\t逾期会怎样\t1\n", encoding="utf-8")
+    path.write_text(
+        "额度怎么提高\t怎么提高额度\t1\n今天天气好吗\t逾期会怎么样\t0\n逾期了\t逾期会怎样\t1\n", encoding="utf-8"
+    )
 
     code, out, _ = kefu("kb", "pairs", str(path), "--threshold", "0.35")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge_base.embedder import QUERY_PREFIX, Embedder, model_fingerprint, prepare
+from knowledge_base.embedder import QUERY_PREFIX, Embedder, model_fingerprint
 from knowledge_base.exceptions import ModelError
 
 
@@ -40,12 +40,12 @@ def test_encode_query_cache_keeps_only_the_most_recent(embedder: Embedder) -> No
     assert embedder.encode_query("问题一") is not first
 
 
-def test_prepare_full_width_and_spaces_are_folded() -> None:
-    assert prepare("  额度　ＡＢＣ１２３  提高 ") == "额度 ABC123 提高"
-
-
 def test_model_input_without_query_prompt_gets_the_e5_prefix(embedder: Embedder) -> None:
-    assert embedder.model_input("额度") == QUERY_PREFIX + "额度"
+    assert embedder.model_input("額度") == QUERY_PREFIX + "额度"
+
+
+def test_encode_query_variants_of_a_question_share_one_embedding(embedder: Embedder) -> None:
+    assert embedder.encode_query("額度怎麼提高") is embedder.encode_query("额度怎么提高")
 
 
 def test_model_input_with_query_prompt_uses_it_once(tiny_model: Path) -> None:

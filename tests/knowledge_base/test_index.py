@@ -122,13 +122,24 @@ def test_write_manifest_changes_the_stamp(tmp_path: Path, catalog: FaqCatalog, e
 def test_stale_reasons_fresh_index_has_none(catalog: FaqCatalog, embedder: Embedder) -> None:
     manifest = FaqIndex.build(catalog, embedder, thresholds=THRESHOLDS).manifest
 
-    assert stale_reasons(manifest, data_hash=catalog.data_hash, model_id=embedder.model_id, index_kind=IndexKind.FLAT) == []
+    reasons = stale_reasons(
+        manifest,
+        data_hash=catalog.data_hash,
+        model_id=embedder.model_id,
+        index_kind=IndexKind.FLAT,
+        normaliser_id=embedder.normaliser.fingerprint,
+    )
+
+    assert reasons == []
 
 
 def test_stale_reasons_changed_data_model_and_kind_are_all_named(catalog: FaqCatalog, embedder: Embedder) -> None:
     manifest = FaqIndex.build(catalog, embedder, thresholds=THRESHOLDS).manifest
 
-    reasons = stale_reasons(manifest, data_hash="other", model_id="other-model", index_kind=IndexKind.HNSW)
+    reasons = stale_reasons(
+        manifest, data_hash="other", model_id="other-model", index_kind=IndexKind.HNSW, normaliser_id="other"
+    )
 
-    assert len(reasons) == 3
-    assert stale_reasons(None, data_hash="x", model_id="y", index_kind=IndexKind.FLAT) == ["no index has been built"]
+    assert len(reasons) == 4
+    fresh = stale_reasons(None, data_hash="x", model_id="y", index_kind=IndexKind.FLAT, normaliser_id="z")
+    assert fresh == ["no index has been built"]

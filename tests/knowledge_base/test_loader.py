@@ -113,11 +113,7 @@ def test_load_catalog_button_to_unknown_faq_reports_its_line(tmp_path: Path) -> 
 
 def test_load_catalog_wrong_types_reports_each(tmp_path: Path) -> None:
     entry = (
-        "  - id: x-001\n"
-        "    question: [不是, 文本]\n"
-        "    paraphrases: 不是列表\n"
-        "    answer: 答案\n"
-        "    updated: 明天\n"
+        "  - id: x-001\n    question: [不是, 文本]\n    paraphrases: 不是列表\n    answer: 答案\n    updated: 明天\n"
     )
     write_faqs(tmp_path, {"a.yml": faq_file(entry)})
 

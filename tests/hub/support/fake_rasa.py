@@ -2,7 +2,8 @@
 
 It answers questions with a canned FAQ reply (with buttons), treats 转人工 / 手语 / 投诉 like the real
 rules do by running the real ``action_handoff`` against a rasa-sdk tracker it keeps itself, and records
-pause/resume events. While paused it answers nothing, like Rasa.
+tracker events (one event or a list, like Rasa): pause/resume by name, slot events in ``slots``. While
+paused it answers nothing, like Rasa.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class FakeRasa:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
         self.tracker_events: dict[str, list[str]] = defaultdict(list)
+        self.slots: dict[str, dict[str, Any]] = defaultdict(dict)
         self.events: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.paused: set[str] = set()
         self.delay_seconds = 0.0
@@ -65,12 +67,16 @@ class FakeRasa:
 
     async def append_event(self, request: Request) -> JSONResponse:
         conversation_id = request.path_params["conversation_id"]
-        event = (await request.json())["event"]
-        self.tracker_events[conversation_id].append(event)
-        if event == "pause":
-            self.paused.add(conversation_id)
-        elif event == "resume":
-            self.paused.discard(conversation_id)
+        body = await request.json()
+        for item in body if isinstance(body, list) else [body]:
+            event = item["event"]
+            self.tracker_events[conversation_id].append(event)
+            if event == "pause":
+                self.paused.add(conversation_id)
+            elif event == "resume":
+                self.paused.discard(conversation_id)
+            elif event == "slot":
+                self.slots[conversation_id][item["name"]] = item["value"]
         return JSONResponse({"sender_id": conversation_id, "paused": conversation_id in self.paused})
 
     async def webhook(self, request: Request) -> JSONResponse:
