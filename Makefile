@@ -32,7 +32,7 @@ help:
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -x $(PY) || $(BASE_PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip wheel setuptools
+	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
@@ -78,6 +78,11 @@ test-fast: install
 
 bench: prepare
 	$(PY) -m benchmarks
+
+# A few turns and seconds of load: exercises the whole benchmark path (CI runs it as a slow test too).
+.PHONY: bench-smoke
+bench-smoke: prepare
+	$(PY) -m benchmarks --smoke --out reports/smoke
 
 clean:
 	rm -rf models var reports .pytest_cache .mypy_cache .ruff_cache

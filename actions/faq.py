@@ -16,6 +16,7 @@ The knowledge base is opened once per action-server process and reloaded when th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -75,6 +76,15 @@ def knowledge_base() -> KnowledgeBase:
     return _shared.get()
 
 
+def _lookup(faq_id: str | None, text: str) -> Decision | None:
+    """The decision for a chosen FAQ or a question; None when the chosen FAQ no longer exists."""
+    found = knowledge_base()
+    if faq_id:
+        faq = found.faq(faq_id)
+        return Decision(DecisionKind.ANSWER, faq) if faq is not None else None
+    return found.decide(text)
+
+
 def faq_buttons(faq: Faq) -> list[dict[str, str]]:
     """An answer's follow-up buttons as Rasa buttons."""
     return [{"title": button.title, "payload": button.payload} for button in faq.buttons]
@@ -106,20 +116,16 @@ class ActionAnswerFaq(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         selected = next(tracker.get_latest_entity_values("faq_id"), None)
-        try:
-            found = knowledge_base()
-            if selected:
-                faq = found.faq(str(selected))
-                if faq is None:  # a button from before the FAQ was removed
-                    dispatcher.utter_message(response="utter_faq_outdated")
-                    return []
-                decision = Decision(DecisionKind.ANSWER, faq)
-            else:
-                decision = found.decide(tracker.latest_message.get("text") or "")
+        text = tracker.latest_message.get("text") or ""
+        try:  # in a worker thread: embedding takes tens of milliseconds, loading the model seconds
+            decision = await asyncio.to_thread(_lookup, str(selected) if selected else None, text)
         except KnowledgeBaseError:
             logger.exception("the knowledge base cannot answer")
             dispatcher.utter_message(response="utter_faq_unavailable")
             return [SlotSet(SLOT_HANDOFF_REASON, REASON_UNAVAILABLE), FollowupAction(ACTION_HANDOFF)]
+        if decision is None:  # a button from before its FAQ was removed
+            dispatcher.utter_message(response="utter_faq_outdated")
+            return []
 
         candidates = SlotSet(SLOT_KB_CANDIDATES, decision.candidates_as_dicts())
         if decision.kind is DecisionKind.ANSWER and decision.faq is not None:
@@ -150,7 +156,7 @@ class ActionDefaultFallback(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
         try:
-            decision = knowledge_base().decide(text)
+            decision = await asyncio.to_thread(_lookup, None, text) or Decision(DecisionKind.NO_ANSWER)
         except KnowledgeBaseError:
             logger.exception("the knowledge base cannot answer; falling back")
             decision = Decision(DecisionKind.NO_ANSWER)

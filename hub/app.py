@@ -15,7 +15,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from hub.exceptions import HubError
-from hub.routes import agent, api, trainer, widget
+from hub.routes import agent, api, echo, metrics, trainer, widget
 from hub.routes.errors import http_error_response, hub_error_response
 from hub.routes.widget import STATIC_DIR
 from hub.services import Hub
@@ -31,6 +31,8 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
     """Build the app; settings come from the environment unless given (tests give a hub with a fake clock)."""
     settings = settings or (hub.settings if hub else Settings.from_env())
     hub = hub or Hub.build(settings)
+    if not isinstance(hub.customers.bot, metrics.TimedBotChannel):  # kefu_hub_bot_reply_seconds
+        hub.customers.bot = metrics.TimedBotChannel(hub.customers.bot)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -48,9 +50,12 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
             *api.routes,
             *agent.routes,
             *trainer.routes,
+            *echo.routes,
+            *metrics.routes,
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[
+            Middleware(metrics.MetricsMiddleware),  # outermost: times everything, counts websocket frames
             # The widget may be embedded in other sites: its API needs no cookies, so any origin may call it.
             Middleware(
                 CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["content-type"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,17 @@ from knowledge_base.settings import Settings, get_settings
 from knowledge_base.text import default_normaliser
 
 logger = logging.getLogger(__name__)
+
+# An optional timing hook, called with ("embed" | "search", seconds) for every question: the query embedding,
+# then the FAISS search. The action server sets one to feed its Prometheus histograms (actions/server.py).
+QueryTimer = Callable[[str, float], None]
+_query_timer: QueryTimer | None = None
+
+
+def set_query_timer(timer: QueryTimer | None) -> None:
+    """Installs ``timer`` for every knowledge base in this process (None removes it)."""
+    global _query_timer
+    _query_timer = timer
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,19 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
     return FaqIndex.build(
         catalog, embedder, kind=settings.index_kind, thresholds=thresholds, calibration=calibration, progress=progress
     )
+
+
+def _ranked(loaded: _Loaded, question: str, k: int) -> list[Candidate]:
+    timer = _query_timer
+    if timer is None:
+        return loaded.index.search(loaded.embedder.encode_query(question), k)
+    started = time.perf_counter()
+    vector = loaded.embedder.encode_query(question)
+    embedded = time.perf_counter()
+    candidates = loaded.index.search(vector, k)
+    timer("embed", embedded - started)
+    timer("search", time.perf_counter() - embedded)
+    return candidates
 
 
 class KnowledgeBase:
@@ -122,13 +148,12 @@ class KnowledgeBase:
         """The ``k`` FAQs closest to ``question``, best first."""
         if not question.strip():
             return []
-        loaded = self._loaded  # one consistent (index, model) pair, even if a swap happens meanwhile
-        return loaded.index.search(loaded.embedder.encode_query(question), k)
+        return _ranked(self._loaded, question, k)  # one consistent (index, model) pair, even during a swap
 
     def decide(self, question: str) -> Decision:
         """Answer, clarify or no answer for ``question`` under the loaded index's thresholds."""
         loaded = self._loaded
-        candidates = loaded.index.search(loaded.embedder.encode_query(question), 5) if question.strip() else []
+        candidates = _ranked(loaded, question, 5) if question.strip() else []
         kind, chosen = decide(candidates, loaded.index.thresholds)
         faq = loaded.index.faq(chosen[0].faq_id) if kind is DecisionKind.ANSWER else None
         return Decision(kind=kind, faq=faq, candidates=tuple(chosen))

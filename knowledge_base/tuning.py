@@ -35,7 +35,11 @@ WARMUP_SHARE = 0.1  # linear warm-up over the first 10 % of steps, the sentence-
 
 @dataclass(frozen=True)
 class TuningOptions:
-    """Training hyper-parameters (defaults suit e5-small on a two-core CPU: ~1 min per epoch)."""
+    """Training hyper-parameters.
+
+    One epoch over the ~1,200 pairs of 209 FAQs took 5½ minutes on one thread of a busy two-core machine
+    (10 minutes with scoring both models); one epoch already lifted held-out top-1 from 93.5 % to 97.3 %.
+    """
 
     epochs: int = 1
     batch_size: int = 32

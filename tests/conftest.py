@@ -24,6 +24,7 @@ class RasaStack:
     rasa_url: str
     action_url: str
     var_dir: Path
+    hub_port: int  # reserved for a hub a test may start: the action server posts handoffs there
 
     @property
     def rest_webhook(self) -> str:
@@ -42,13 +43,19 @@ def trained_model() -> Path:
 def rasa_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
     """A real Rasa server (REST channel, HTTP API) and action server on free ports, with their own state."""
     var_dir = tmp_path_factory.mktemp("rasa-stack")
-    rasa_port, action_port = free_port(), free_port()
+    rasa_port, action_port, hub_port = free_port(), free_port(), free_port()
     action_url = f"http://127.0.0.1:{action_port}"
+    project_var = Path(os.environ.get("KEFU_VAR_DIR", PROJECT_ROOT / "var"))
     env = {
-        "KEFU_VAR_DIR": str(var_dir),
+        "KEFU_VAR_DIR": str(var_dir),  # the bank stub's and the trackers' state start empty
         "KEFU_ACTION_URL": f"{action_url}/webhook",
         "KEFU_RASA_TRACKER_DB": str(var_dir / "rasa_tracker.db"),
-        "KEFU_HUB_URL": "http://127.0.0.1:9",  # no hub in this stack: handoff actions must cope
+        "KEFU_HUB_URL": f"http://127.0.0.1:{hub_port}",  # nothing listens unless a test starts a hub
+        # the knowledge base prepared by `make index`
+        "KEFU_EMBEDDING_MODEL": os.environ.get(
+            "KEFU_EMBEDDING_MODEL", str(project_var / "models" / "multilingual-e5-small")
+        ),
+        "KEFU_KB_INDEX_DIR": os.environ.get("KEFU_KB_INDEX_DIR", str(project_var / "kb_index")),
     }
     actions = [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)]
     rasa = [
@@ -59,7 +66,9 @@ def rasa_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
         running(actions, f"{action_url}/health", var_dir / "actions.log", env),
         running(rasa, f"http://127.0.0.1:{rasa_port}/status", var_dir / "rasa.log", env),
     ):
-        yield RasaStack(rasa_url=f"http://127.0.0.1:{rasa_port}", action_url=action_url, var_dir=var_dir)
+        yield RasaStack(
+            rasa_url=f"http://127.0.0.1:{rasa_port}", action_url=action_url, var_dir=var_dir, hub_port=hub_port
+        )
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ agent's open conversations), ``message`` (with ``conversation_id``; notes includ
 ``state``, ``error``, ``pong``. Client → server: ``watch`` {conversation_id, after}, ``unwatch``,
 ``message`` {conversation_id, text, client_msg_id, note?}, ``typing`` {conversation_id}, ``ping``.
 Video signalling both ways: ``rtc_*`` frames with ``conversation_id`` (``hub/services/video.py``); the hub
-relays them only between the interpreter who holds the conversation and its customer.
+relays them only between the interpreter who holds the conversation and its customer. An ``error`` frame
+names the ``request_type`` (and ``conversation_id`` / ``client_msg_id``) it answers.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from hub.services.conversations import message_frame
 from hub.services.events import Audience, Subscription
 from hub.services.identity_checks import identity_check_dict
 from hub.services.queues import QUEUES
-from hub.services.video import SIGNAL_TYPES
+from hub.services.video import FALLBACK_REASONS, SIGNAL_TYPES
 from hub.storage import Agent
 
 SESSION_KEY = "agent_id"
@@ -130,7 +131,12 @@ async def me(request: Request) -> Response:
             "dispositions": texts.DISPOSITIONS,
             "queues": {name: list(skills) for name, skills in QUEUES.items()},
             "reason_labels": texts.REASON_LABELS,
-            "video": {"ice_servers": hub.video.ice_servers()},
+            "timezone": hub.settings.timezone.key,  # times the hub writes (e.g. identity checks) are in this zone
+            "video": {
+                "ice_servers": hub.video.ice_servers(),
+                # what the console shows when its own camera fails (the hub stores the same as a notice)
+                "fallback_texts": {r: texts.VIDEO_FALLBACK[("agent", r)][1] for r in FALLBACK_REASONS},
+            },
         }
     )
 

@@ -29,8 +29,9 @@ rtc_fallback   reason                      both      no camera, permission denie
 =============  ==========================  ========  ==========================================================
 
 Hang-up and fallback also store a system message, so both sides (and the transcript) say what happened and
-why; the customer reads ``text``, the console shows ``data.agent_text``. Ending the stay is the agent's
-"resolve", as for any handoff: the conversation goes back to the bot.
+why; the customer reads ``text``, the console shows ``data.agent_text``, and the relayed frame carries the
+recipient's version as ``notice``. Ending the stay is the agent's "resolve", as for any handoff: the
+conversation goes back to the bot.
 """
 
 from __future__ import annotations
@@ -196,8 +197,11 @@ class VideoService:
             raise NotYourConversation("只能与本会话的手语翻译员进行视频通话。")
         signal = parse_signal(frame, Side.CUSTOMER)
         stay = self._stay(conversation_id, signal["type"])
-        self._store_notice(stay, Side.CUSTOMER, signal)
-        self.bus.publish_to_agent(stay.agent_id, {**signal, "conversation_id": conversation_id, "from": "customer"})
+        relayed = {**signal, "conversation_id": conversation_id, "from": "customer"}
+        notice = self._store_notice(stay, Side.CUSTOMER, signal)
+        if notice is not None:
+            relayed["notice"] = notice[1]
+        self.bus.publish_to_agent(stay.agent_id, relayed)
 
     def from_agent(self, agent_id: str, frame: Mapping[str, Any]) -> None:
         """Relay an interpreter's signal to the customer of a conversation the interpreter holds."""
@@ -206,10 +210,11 @@ class VideoService:
             raise ValidationFailed("conversation_id must be a string")
         signal = parse_signal(frame, Side.AGENT)
         stay = self._stay(conversation_id, signal["type"], agent_id=agent_id)
-        self._store_notice(stay, Side.AGENT, signal)
-        self.bus.publish(
-            conversation_id, {**signal, "conversation_id": conversation_id, "from": "agent"}, Audience.CUSTOMER
-        )
+        relayed = {**signal, "conversation_id": conversation_id, "from": "agent"}
+        notice = self._store_notice(stay, Side.AGENT, signal)
+        if notice is not None:
+            relayed["notice"] = notice[0]
+        self.bus.publish(conversation_id, relayed, Audience.CUSTOMER)
 
     def _stay(self, conversation_id: str, action: str, *, agent_id: str | None = None) -> VideoStay:
         """The conversation as a live video stay, checked in this order: exists, with an agent, held by
@@ -229,8 +234,11 @@ class VideoService:
         name = agent.display_name if agent is not None else conversation.agent_id
         return VideoStay(conversation, handoff, conversation.agent_id, name)
 
-    def _store_notice(self, stay: VideoStay, side: Side, signal: Mapping[str, Any]) -> None:
-        """Hang-up and fallback are part of the record: store a system message before relaying."""
+    def _store_notice(self, stay: VideoStay, side: Side, signal: Mapping[str, Any]) -> tuple[str, str] | None:
+        """Hang-up and fallback are part of the record: store a system message before relaying.
+
+        Returns the notice as the customer and as the interpreter read it (None for other signals).
+        """
         data: dict[str, Any] = {"by": side.value, "handoff_id": stay.handoff.id}
         client_msg_id = None
         if signal["type"] == "rtc_fallback":
@@ -243,13 +251,15 @@ class VideoService:
             customer_text, agent_text = texts.VIDEO_ENDED[side.value]
             data["event"] = "video_ended"
         else:
-            return
-        data["agent_text"] = agent_text.format(agent_name=stay.agent_name)
+            return None
+        customer_text = customer_text.format(agent_name=stay.agent_name)
+        data["agent_text"] = agent_text = agent_text.format(agent_name=stay.agent_name)
         self.conversations.post(
             stay.conversation.id,
             sender="system",
             kind="event",
-            text=customer_text.format(agent_name=stay.agent_name),
+            text=customer_text,
             data=data,
             client_msg_id=client_msg_id,
         )
+        return customer_text, agent_text

@@ -2,7 +2,7 @@
  * kefu agent console. Talks to /agent/api/* (JSON, session cookie) and /agent/ws (live queue, assignments,
  * messages). Outgoing messages wait in a localStorage outbox until the hub acknowledges them, so a dropped
  * connection or a hub restart loses nothing; the hub deduplicates by client_msg_id. Text from customers is
- * only ever set with textContent.
+ * only ever set with textContent. Sign-language video and the identity check: agent-video.js.
  */
 (function () {
   "use strict";
@@ -29,6 +29,15 @@
   var queueSnapshot = [];
   var snapshotAt = Date.now();
   var outbox = loadOutbox();
+  var video = window.KefuAgentVideo.create({
+    send: function (frame) { send(frame); },
+    api: function (method, path, body) { return api(method, path, body); },
+    select: function (conversationId) { select(conversationId); },
+    label: function (customerId) { return label(customerId); },
+    iceServers: function () { return (config && config.video && config.video.ice_servers) || []; },
+    timeZone: function () { return (config && config.timezone) || undefined; },
+    fallbackTexts: function () { return (config && config.video && config.video.fallback_texts) || {}; },
+  });
 
   // -- helpers ------------------------------------------------------------------------------------------
 
@@ -91,6 +100,7 @@
       setConnection(true);
       Object.keys(conversations).forEach(watch);
       outbox.forEach(function (frame) { socket.send(JSON.stringify(frame)); });
+      video.reconnected();
       clearInterval(pingTimer);
       pingTimer = setInterval(function () { send({ type: "ping" }); }, PING_INTERVAL_MS);
     };
@@ -149,8 +159,12 @@
         mine = frame.conversations;
         mine.forEach(function (c) { track(c.conversation_id, c.last_seq); });
         renderMine();
+        video.mineChanged(mine);
         refreshColleagues();
         if (selected) refreshSelectedStatus();
+        if (selected && conversations[selected].detail) { // accepted a moment before the list said it is ours
+          video.conversationShown(selected, conversations[selected].detail, mine.some(function (c) { return c.conversation_id === selected; }));
+        }
         break;
       case "message":
         receive(frame);
@@ -163,9 +177,19 @@
           settle(frame.client_msg_id);
           var pending = document.querySelector('[data-client-msg-id="' + CSS.escape(frame.client_msg_id) + '"]');
           if (pending) pending.appendChild(el("span", { className: "error", role: "alert", text: "未发送：" + frame.message }));
+        } else if (String(frame.request_type || "").slice(0, 4) === "rtc_") {
+          video.error(frame.message);
         } else if (frame.code !== "conversation_not_found") {
           $("reply-error").textContent = frame.message;
         }
+        break;
+      case "rtc_ready":
+      case "rtc_answer":
+      case "rtc_candidate":
+      case "rtc_media":
+      case "rtc_hangup":
+      case "rtc_fallback":
+        video.handle(frame);
         break;
       case "typing":
         if (frame.who === "customer") showTyping();
@@ -235,7 +259,7 @@
     if (!mine.length) list.appendChild(el("li", { className: "muted", text: "暂无进行中的会话" }));
     mine.forEach(function (c) {
       var entry = conversations[c.conversation_id] || { unread: 0 };
-      var open = el("button", { type: "button", text: label(c.customer_id) + " · " + (c.reason_label || ""), onclick: function () { select(c.conversation_id); } });
+      var open = el("button", { type: "button", text: label(c.customer_id) + " · " + (c.reason_label || "") + (c.channel === "video" ? " · 视频" : ""), onclick: function () { select(c.conversation_id); } });
       var item = el("li", { className: c.conversation_id === selected ? "selected" : "" }, [
         open, entry.unread ? el("span", { className: "badge", "aria-label": entry.unread + " 条未读", text: String(entry.unread) }) : null,
         el("p", { className: "preview", text: c.preview || "" }),
@@ -291,6 +315,7 @@
       watch(conversationId);
       renderContext(detail);
       refreshSelectedStatus();
+      video.conversationShown(conversationId, detail, mine.some(function (c) { return c.conversation_id === conversationId; }));
       $("reply").focus();
     }).catch(function (error) { $("chat-status").textContent = error.message; });
   }
@@ -316,9 +341,10 @@
       customer: "客户", bot: "机器人小微", system: "系统",
       agent: message.kind === "note" ? "内部备注 · " + ((message.data && message.data.agent_name) || "") : ((message.data && message.data.agent_name) || "我"),
     }[message.sender] || message.sender;
+    var text = (message.sender === "system" && message.data && message.data.agent_text) || message.text; // written for us
     var item = el("li", { className: [message.sender, message.kind === "note" ? "note" : "", message.pending ? "pending" : ""].join(" ") }, [
       el("span", { className: "who", text: who }),
-      el("span", { className: "text", text: message.text }),
+      el("span", { className: "text", text: text }),
     ]);
     if (message.client_msg_id) item.setAttribute("data-client-msg-id", message.client_msg_id);
     if (message.seq) item.setAttribute("data-seq", String(message.seq));
@@ -362,7 +388,9 @@
     box.appendChild(el("details", {}, [el("summary", { text: "槽位" }), slotList]));
     var turns = el("ol", {});
     (packet.transcript || []).forEach(function (t) { turns.appendChild(el("li", { text: (t.sender === "customer" ? "客户：" : "小微：") + (t.text || "") })); });
-    box.appendChild(el("details", {}, [el("summary", { text: "机器人对话记录（" + (packet.transcript || []).length + " 条）" }), turns]));
+    var botTranscript = el("details", {}, [el("summary", { text: "机器人对话记录（" + (packet.transcript || []).length + " 条）" }), turns]);
+    if (handoff.queue === "sign_language") botTranscript.open = true; // interpreters read it beside the video
+    box.appendChild(botTranscript);
   }
 
   function showTyping() {

@@ -11,6 +11,13 @@
  * conversation id, the last sequence number and a copy of the transcript in localStorage, so after a
  * network drop or a reload it reconnects with ?after=<last seq>, resends the outbox (the hub ignores
  * repeats), and nothing is lost or shown twice. User text is only ever set with textContent.
+ *
+ * Sign-language video: while an interpreter serves the conversation (state channel "video") the panel shows a
+ * video call (hub/static/call.js, loaded on demand; plain RTCPeerConnection). The widget opens the camera,
+ * says rtc_ready over its websocket, answers the interpreter's offer and trickles ICE candidates; no camera or
+ * no permission sends rtc_fallback and the chat goes on in text with the same interpreter. Hanging up ends the
+ * video only; the interpreter ends the service. Labels and ICE servers come from GET /api/video. Customers
+ * whose profile prefers sign language are offered the service before they ask.
  */
 (function () {
   "use strict";
@@ -41,9 +48,16 @@
   var lastTypingSent = 0;
   var typingHideTimer = null;
   var status = "bot";
+  var lastState = { status: "bot" };
+  var queueText = "";
+  var prefersSignLanguage = false;
+  var videoConfig = null; // { ice_servers, texts } from GET /api/video
+  var videoConfigPromise = null;
+  var video = null; // the video panel and its call, built on first use
   var ui = build();
   renderCache();
   if (script && script.getAttribute("data-open") === "true") open();
+  loadVideoConfig().then(function () { setStatus(lastState); }).catch(function () { /* retried when needed */ });
   start();
 
   // -- state --------------------------------------------------------------------------------------------
@@ -82,7 +96,10 @@
       fetch(hubUrl + "/api/conversations/" + encodeURIComponent(state.conversationId))
         .then(function (response) {
           if (response.status === 404) return createConversation();
-          connect();
+          return response.json().then(function (data) {
+            prefersSignLanguage = !!data.prefers_sign_language;
+            connect();
+          });
         })
         .catch(function () { scheduleReconnect(); });
     } else {
@@ -102,6 +119,7 @@
         state = fresh(state.customerId);
         state.outbox = outbox;
         state.conversationId = data.conversation_id;
+        prefersSignLanguage = !!data.prefers_sign_language;
         save();
         clearLog();
         connect();
@@ -118,6 +136,9 @@
       reconnectDelay = RECONNECT_FIRST_MS;
       setConnection(true);
       state.outbox.forEach(function (frame) { socket.send(JSON.stringify(frame)); });
+      if (video && video.stream && !(video.peer && video.peer.pc.connectionState === "connected")) {
+        sendRaw({ type: "rtc_ready", peer_id: video.peerId, audio: video.micOn, video: video.cameraOn }); // may have been lost
+      }
       clearInterval(pingTimer);
       pingTimer = setInterval(function () { sendRaw({ type: "ping" }); }, PING_INTERVAL_MS);
     };
@@ -178,7 +199,9 @@
         }
         break;
       case "error":
-        if (frame.client_msg_id) {
+        if (String(frame.request_type || "").slice(0, 4) === "rtc_") {
+          if (video && video.handoffId !== null) setVideoStatus(frame.message, true);
+        } else if (frame.client_msg_id) {
           settle(frame.client_msg_id);
           if (frame.code !== "already_rated") markFailed(frame.client_msg_id, frame.message); // a resent rating
         } else {
@@ -189,7 +212,16 @@
         setStatus(frame);
         break;
       case "queue":
+        queueText = frame.text;
         if (status === "queued") setBanner(frame.text, true);
+        break;
+      case "rtc_ready":
+      case "rtc_offer":
+      case "rtc_candidate":
+      case "rtc_media":
+      case "rtc_hangup":
+      case "rtc_fallback":
+        onSignal(frame);
         break;
       case "typing":
         showTyping(frame.who, frame.on !== false);
@@ -244,11 +276,10 @@
       el("label", { for: "kefu-input", className: "kefu-visually-hidden", text: "消息内容" }), input,
       el("div", { className: "kefu-compose-row" }, [counter, send]), error,
     ]);
+    var toolbar = el("div", { className: "kefu-toolbar", role: "group", "aria-label": "快捷服务" }, [human, signLanguage]);
     var panel = el("section", { id: "kefu-panel", className: "kefu-panel", role: "dialog", "aria-labelledby": "kefu-title", hidden: "hidden" }, [
       el("header", { className: "kefu-header" }, [title, closeButton]),
-      connection, el("div", { className: "kefu-status" }, [banner, cancelQueue]), log, typing,
-      el("div", { className: "kefu-toolbar", role: "group", "aria-label": "快捷服务" }, [human, signLanguage]),
-      form,
+      connection, el("div", { className: "kefu-status" }, [banner, cancelQueue]), log, typing, toolbar, form,
     ]);
     root.appendChild(launcher);
     root.appendChild(panel);
@@ -277,7 +308,8 @@
       if (event.key === "Escape") close();
     });
     return { host: host, root: root, launcher: launcher, panel: panel, log: log, input: input, counter: counter, error: error,
-      banner: banner, cancelQueue: cancelQueue, typing: typing, human: human, signLanguage: signLanguage, connection: connection };
+      banner: banner, cancelQueue: cancelQueue, typing: typing, human: human, signLanguage: signLanguage, connection: connection,
+      toolbar: toolbar, suggestion: null };
   }
 
   function tooLong() {
@@ -412,17 +444,23 @@
   }
 
   function setStatus(frame) {
+    lastState = frame;
     status = frame.status;
     var withPeople = status === "queued" || status === "agent";
+    var isVideo = frame.channel === "video";
     [ui.human, ui.signLanguage].forEach(function (button) {
       button.disabled = withPeople;
       button.title = withPeople ? "您已在人工服务中" : "";
     });
     ui.cancelQueue.hidden = status !== "queued";
-    if (status === "agent") setBanner("客服 " + (frame.agent_name || "") + " 正在为您服务", true);
-    else if (status === "queued") setBanner("正在为您转接人工客服…", true);
+    if (status !== "queued") queueText = "";
+    if (status === "agent" && isVideo && t("serving")) setBanner(t("serving").replace("{agent_name}", frame.agent_name || ""), true);
+    else if (status === "agent") setBanner("客服 " + (frame.agent_name || "") + " 正在为您服务", true);
+    else if (status === "queued") setBanner(queueText || (isVideo && t("queued")) || "正在为您转接人工客服…", true);
     else setBanner("", false);
     if (status !== "agent") showTyping("agent", false);
+    if (status === "agent" && isVideo) enterVideo(frame.handoff_id); else leaveVideo();
+    showSuggestion(status === "bot" && prefersSignLanguage && !state.suggested);
   }
 
   function setBanner(text, visible) {
@@ -440,6 +478,266 @@
     ui.typing.textContent = on ? (who === "bot" ? "小微正在输入…" : "客服正在输入…") : "";
     ui.typing.hidden = !on;
     if (on && who !== "bot") typingHideTimer = setTimeout(function () { showTyping(who, false); }, TYPING_SHOW_MS);
+  }
+
+  // -- sign-language video --------------------------------------------------------------------------------
+
+  function t(key) {
+    return (videoConfig && videoConfig.texts && videoConfig.texts[key]) || "";
+  }
+
+  function loadVideoConfig() {
+    if (!videoConfigPromise) {
+      videoConfigPromise = fetch(hubUrl + "/api/video")
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (data) { videoConfig = data; return data; })
+        .catch(function (error) { videoConfigPromise = null; throw error; });
+    }
+    return videoConfigPromise;
+  }
+
+  function loadCallScript() {
+    if (window.KefuCall) return Promise.resolve();
+    return new Promise(function (resolve, reject) {
+      var tag = document.createElement("script");
+      tag.src = hubUrl + "/static/call.js";
+      tag.onload = function () { resolve(); };
+      tag.onerror = function () { reject(new Error("call.js did not load")); };
+      document.head.appendChild(tag);
+    });
+  }
+
+  function showSuggestion(visible) {
+    if (!visible || !t("suggest")) {
+      if (ui.suggestion) { ui.suggestion.parentNode.removeChild(ui.suggestion); ui.suggestion = null; }
+      return;
+    }
+    if (ui.suggestion) return;
+    var accept = el("button", { type: "button", className: "kefu-chip kefu-primary", text: t("suggest_accept"), onclick: function () {
+      dismissSuggestion();
+      sendMessage(ui.signLanguage.textContent, "/request_sign_language");
+    } });
+    var decline = el("button", { type: "button", className: "kefu-chip", text: t("suggest_decline"), onclick: function () {
+      dismissSuggestion();
+      ui.input.focus();
+    } });
+    ui.suggestion = el("div", { className: "kefu-suggest", role: "group", "aria-label": t("suggest_label") }, [
+      el("p", { className: "kefu-suggest-text", text: t("suggest") }), el("div", { className: "kefu-buttons" }, [accept, decline]),
+    ]);
+    ui.panel.insertBefore(ui.suggestion, ui.toolbar);
+  }
+
+  function dismissSuggestion() {
+    state.suggested = true;
+    save();
+    showSuggestion(false);
+  }
+
+  function buildVideo() {
+    if (video) return video;
+    var remote = el("video", { className: "kefu-remote", autoplay: "", playsinline: "", "aria-label": t("remote") });
+    var local = el("video", { className: "kefu-local", autoplay: "", playsinline: "", "aria-label": t("local") });
+    local.muted = true; // never hear yourself
+    var v = {
+      handoffId: null, stream: null, peer: null, peerId: null, micOn: false, cameraOn: false,
+      remote: remote, local: local,
+      peerState: el("p", { className: "kefu-peer-state", "aria-live": "polite" }),
+      status: el("p", { className: "kefu-video-status", role: "status", "aria-live": "polite" }),
+      mic: el("button", { type: "button", className: "kefu-video-button", "aria-pressed": "false", text: t("mic_off"), onclick: function () { toggleMedia("audio"); } }),
+      camera: el("button", { type: "button", className: "kefu-video-button", "aria-pressed": "false", text: t("camera_off"), onclick: function () { toggleMedia("video"); } }),
+      hangUp: el("button", { type: "button", className: "kefu-video-button kefu-danger", text: t("hang_up"), onclick: function () { hangUp(); } }),
+      restart: el("button", { type: "button", className: "kefu-video-button", text: t("restart"), hidden: "hidden", onclick: function () { startCamera(); } }),
+      unmute: el("button", { type: "button", className: "kefu-video-button", text: t("unmute_remote"), hidden: "hidden", onclick: function () {
+        remote.muted = false;
+        remote.play().catch(function () { /* still refused: stays muted */ });
+        v.unmute.hidden = true;
+      } }),
+    };
+    v.stage = el("div", { className: "kefu-stage" }, [remote, local, v.peerState]);
+    v.section = el("section", { className: "kefu-video", "aria-label": t("region"), "data-state": "idle", hidden: "hidden" }, [
+      v.stage, v.status,
+      el("div", { className: "kefu-video-controls", role: "group", "aria-label": t("controls") }, [v.mic, v.camera, v.hangUp, v.restart, v.unmute]),
+    ]);
+    ui.panel.insertBefore(v.section, ui.log);
+    video = v;
+    return v;
+  }
+
+  function enterVideo(handoffId) {
+    if (video && video.handoffId === handoffId) return;
+    loadVideoConfig().then(function () {
+      if (lastState.status !== "agent" || lastState.channel !== "video" || lastState.handoff_id !== handoffId) return;
+      var v = buildVideo();
+      if (v.handoffId === handoffId) return;
+      v.handoffId = handoffId;
+      v.section.hidden = false;
+      ui.panel.classList.add("kefu-with-video");
+      if (state.videoOff === handoffId) showEnded(offText(state.videoOffReason), state.videoOffReason !== "unsupported", cameraFailed());
+      else startCamera(); // the video was not ended in this stay (before a reload, say): open the camera
+    }).catch(function () { /* no settings, no video: the text chat goes on */ });
+  }
+
+  function leaveVideo() {
+    if (!video || video.handoffId === null) return;
+    closeCall();
+    video.handoffId = null;
+    video.section.hidden = true;
+    video.section.setAttribute("data-state", "idle");
+    ui.panel.classList.remove("kefu-with-video");
+  }
+
+  function closeCall() {
+    var v = video;
+    v.opening = null; // a camera still opening is not wanted any more
+    if (v.peer) { v.peer.close(); v.peer = null; }
+    if (window.KefuCall) KefuCall.stop(v.stream);
+    v.stream = null;
+    v.remote.srcObject = null;
+    v.local.srcObject = null;
+    v.peerState.textContent = "";
+    v.unmute.hidden = true;
+    setControls(false);
+  }
+
+  function setControls(live) {
+    var v = video;
+    v.mic.disabled = !live || !v.stream || v.stream.getAudioTracks().length === 0;
+    v.camera.disabled = !live;
+    v.hangUp.disabled = !live;
+    v.mic.hidden = v.camera.hidden = v.hangUp.hidden = !live; // in text mode only "restart" is offered
+    v.mic.setAttribute("aria-pressed", String(live && !v.micOn));
+    v.camera.setAttribute("aria-pressed", String(live && !v.cameraOn));
+  }
+
+  function setVideoStatus(text, urgent) {
+    video.status.textContent = text;
+    video.status.setAttribute("role", urgent ? "alert" : "status");
+  }
+
+  function startCamera() {
+    var v = video;
+    closeCall();
+    var opening = v.opening = {};
+    v.restart.hidden = true;
+    v.stage.hidden = false;
+    v.section.setAttribute("data-state", "starting");
+    setVideoStatus(t("starting"), false);
+    loadCallScript()
+      .then(function () { return KefuCall.openMedia(); }, function () { throw { reason: "unsupported" }; })
+      .then(function (stream) {
+        if (v.opening !== opening) { KefuCall.stop(stream); return; } // hung up, fell back or left meanwhile
+        v.opening = null;
+        v.stream = stream;
+        v.micOn = stream.getAudioTracks().length > 0;
+        v.cameraOn = true;
+        KefuCall.play(v.local, stream);
+        if (state.videoOff === v.handoffId) markVideoOff(null);
+        v.peerId = newId("p");
+        setControls(true);
+        v.section.setAttribute("data-state", "waiting");
+        setVideoStatus(t("waiting"), false);
+        sendRaw({ type: "rtc_ready", peer_id: v.peerId, audio: v.micOn, video: v.cameraOn });
+      })
+      .catch(function (error) {
+        if (v.opening === opening) fallBack((error && error.reason) || "no_camera");
+      });
+  }
+
+  // Why this stay's video is off, kept across reloads: a camera problem (no_camera …), "hangup" or "peer".
+  function markVideoOff(reason) {
+    state.videoOff = reason ? video.handoffId : null;
+    state.videoOffReason = reason;
+    save();
+  }
+
+  function offText(reason) {
+    if (reason === "hangup") return t("ended");
+    if (reason === "peer") return t("peer_fallback");
+    return t(reason) || t("ended");
+  }
+
+  function cameraFailed() {
+    return state.videoOff === video.handoffId && state.videoOffReason !== "hangup" && state.videoOffReason !== "peer";
+  }
+
+  function fallBack(reason) {
+    closeCall();
+    markVideoOff(reason);
+    sendRaw({ type: "rtc_fallback", reason: reason });
+    showEnded(t(reason), reason !== "unsupported", true);
+  }
+
+  function hangUp() {
+    closeCall();
+    markVideoOff("hangup");
+    sendRaw({ type: "rtc_hangup" });
+    showEnded(t("ended"), true);
+    video.restart.focus(); // the focused button just became disabled; keep the keyboard somewhere useful
+  }
+
+  function showEnded(text, canRestart, urgent) {
+    video.stage.hidden = true;
+    video.restart.hidden = !canRestart;
+    video.section.setAttribute("data-state", "ended");
+    setVideoStatus(text, !!urgent);
+  }
+
+  function toggleMedia(kind) {
+    var v = video;
+    if (!v.stream) return;
+    var on = kind === "audio" ? !v.micOn : !v.cameraOn;
+    KefuCall.setEnabled(v.stream, kind, on);
+    if (kind === "audio") v.micOn = on; else v.cameraOn = on;
+    setControls(true);
+    sendRaw({ type: "rtc_media", audio: v.micOn, video: v.cameraOn });
+  }
+
+  function onPeerState(connectionState) {
+    video.section.setAttribute("data-state", connectionState);
+    if (connectionState === "connected") setVideoStatus(t("connected"), false);
+    else if (connectionState === "disconnected" || connectionState === "failed") setVideoStatus(t("unstable"), false);
+  }
+
+  function onSignal(frame) {
+    var v = video;
+    if (!v || v.handoffId === null) return;
+    switch (frame.type) {
+      case "rtc_ready": // the interpreter's camera is on: tell them ours is (they call), or invite a restart
+        if (v.stream) sendRaw({ type: "rtc_ready", peer_id: v.peerId, audio: v.micOn, video: v.cameraOn });
+        else if (state.videoOff === v.handoffId && !cameraFailed()) showEnded(t("invited"), true);
+        break; // after our own camera failed the reason stays on screen; "重新开始视频" is there
+      case "rtc_offer":
+        if (!v.stream) return;
+        if (v.peer) v.peer.close();
+        var peer = v.peer = new KefuCall.Peer({
+          iceServers: videoConfig.ice_servers, stream: v.stream, send: sendRaw, onState: onPeerState,
+          onRemoteStream: function (stream) {
+            KefuCall.play(v.remote, stream).then(function (muted) { v.unmute.hidden = !muted; });
+          },
+        });
+        setVideoStatus(t("connecting"), false);
+        peer.answer(frame).catch(function () { if (v.peer === peer) setVideoStatus(t("unstable"), false); });
+        break;
+      case "rtc_candidate":
+        if (v.peer) v.peer.addCandidate(frame);
+        break;
+      case "rtc_media":
+        v.peerState.textContent = [frame.video ? "" : t("peer_camera_off"), frame.audio ? "" : t("peer_mic_off")]
+          .filter(Boolean).join(" · ");
+        break;
+      case "rtc_hangup":
+      case "rtc_fallback": // the stored system message says why; the panel says what now
+        if (cameraFailed()) break; // already in text, for our own reason
+        closeCall();
+        markVideoOff(frame.type === "rtc_hangup" ? "hangup" : "peer");
+        showEnded(offText(state.videoOffReason), true);
+        break;
+      default:
+        break;
+    }
   }
 
   // -- panel ------------------------------------------------------------------------------------------------
@@ -465,6 +763,8 @@
 
   function setCustomer(customerId) {
     if (ws) { var old = ws; ws = null; old.close(); }
+    leaveVideo();
+    prefersSignLanguage = false;
     state = fresh(customerId || null);
     save();
     clearLog();

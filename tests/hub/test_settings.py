@@ -49,3 +49,30 @@ def test_business_hours_follow_the_configured_time_zone() -> None:
 def test_a_malformed_value_fails_naming_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=name):
         Settings.from_env({name: value})
+
+
+def test_ice_servers_default_to_none_and_take_stun_and_turn() -> None:
+    assert Settings.from_env({}).ice_servers == ()
+    servers = (
+        '[{"urls": "stun:stun.example.com:3478"},'
+        ' {"urls": ["turn:turn.example.com:3478", "turns:turn.example.com:443"], "username": "u", "credential": "p"}]'
+    )
+    settings = Settings.from_env({"KEFU_HUB_ICE_SERVERS": servers})
+    assert settings.ice_servers[0] == {"urls": "stun:stun.example.com:3478"}
+    assert settings.ice_servers[1]["username"] == "u"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "stun:stun.example.com",  # not JSON
+        '{"urls": "stun:stun.example.com"}',  # not an array
+        '[{"urls": "http://stun.example.com"}]',
+        '[{"urls": []}]',
+        '[{"urls": "turn:turn.example.com"}]',  # TURN without credentials
+        '[{"urls": "stun:stun.example.com", "password": "p"}]',
+    ],
+)
+def test_malformed_ice_servers_fail_naming_the_variable(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="KEFU_HUB_ICE_SERVERS"):
+        Settings.from_env({"KEFU_HUB_ICE_SERVERS": value})

@@ -1,8 +1,8 @@
 """The knowledge base with the real embedding model (multilingual-e5-small) on the project's FAQs.
 
-Slow: embeds ~1,400 wordings and the held-out questions. Uses the index `make index` built when it is fresh,
-else builds one in a temporary folder. The floors sit a few points under the measured figures (README:
-Knowledge base), so a regression fails the build but noise does not.
+Slow: embeds the held-out questions, and ~1,400 wordings when the index `make index` built is missing or stale
+(then into a temporary folder). The floors sit a few points under the measured figures
+(knowledge_base/README.md), so a regression fails the build but noise does not.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import pytest
 
 from knowledge_base.decision import outcomes
 from knowledge_base.evaluation import load_heldout, rank_questions, ranking_report
+from knowledge_base.exceptions import KnowledgeBaseError
 from knowledge_base.service import KnowledgeBase
 from knowledge_base.settings import Settings
 
 pytestmark = pytest.mark.slow
 
-MIN_TOP1 = 0.87  # measured 0.919
-MIN_RECALL_AT_3 = 0.96  # measured 0.988
+MIN_TOP1 = 0.89  # measured 0.935
+MIN_RECALL_AT_3 = 0.96  # measured 0.992
 MAX_WRONG_RATE = 0.04  # calibrated for ≤ 2 % on these questions; two-fold check 2.4 %
 
 
@@ -32,17 +33,13 @@ def knowledge_base(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    opened = KnowledgeBase.open(settings, build_if_missing=False) if _fresh(settings) else None
-    if opened is None:
-        opened = KnowledgeBase.open(settings.with_changes(index_dir=tmp_path_factory.mktemp("kb_index")))
-    return opened
-
-
-def _fresh(settings: Settings) -> bool:
-    try:
-        return KnowledgeBase.open(settings, build_if_missing=False).is_stale() == []
-    except Exception:  # no index, unreadable index: build a fresh one instead
-        return False
+    try:  # the index `make index` built, if it is fresh
+        opened: KnowledgeBase | None = KnowledgeBase.open(settings, build_if_missing=False)
+        if opened is not None and opened.is_stale():
+            opened = None
+    except KnowledgeBaseError:
+        opened = None
+    return opened or KnowledgeBase.open(settings.with_changes(index_dir=tmp_path_factory.mktemp("kb_index")))
 
 
 def test_real_model_heldout_ranking_and_decisions_meet_the_floors(knowledge_base: KnowledgeBase) -> None:

@@ -172,3 +172,18 @@ def test_rebuild_in_background_questions_asked_meanwhile_are_all_answered(
     assert asked_during_rebuild > 10
     assert knowledge_base.manifest.version != first_version
     assert knowledge_base.faq("extra-003") is not None
+
+
+def test_query_timer_gets_embed_then_search_for_each_question(settings: Settings) -> None:
+    knowledge_base = KnowledgeBase.open(settings)
+    timings: list[tuple[str, float]] = []
+    service.set_query_timer(lambda stage, seconds: timings.append((stage, seconds)))
+    try:
+        knowledge_base.decide("提额有什么办法")
+        knowledge_base.search("我想订机票", 3)
+    finally:
+        service.set_query_timer(None)
+    knowledge_base.decide("提额有什么办法")
+
+    assert [stage for stage, _ in timings] == ["embed", "search", "embed", "search"]
+    assert all(seconds >= 0 for _, seconds in timings)
