@@ -8,6 +8,9 @@ Hierarchy::
     KnowledgeBaseError                     500  kb_error
     ├── SettingsError                      500  kb_settings_invalid    an environment variable is malformed
     ├── DataError                          500  kb_data_invalid        FAQ files fail validation (file:line list)
+    │   └── InvalidEditError               422  kb_edit_invalid        an edit (trainer console) was refused
+    ├── FaqNotFoundError                   404  kb_faq_not_found       an edit names an FAQ that does not exist
+    ├── EditConflictError                  409  kb_edit_conflict       the FAQ changed since the editor read it
     ├── LabelledDataError                  500  kb_labelled_invalid    held-out or pairs file is malformed
     ├── ModelError                         503  kb_model_unavailable   the embedding model cannot be loaded
     ├── IndexUnavailableError              503  kb_index_unavailable   no index on disk, or it is unreadable
@@ -63,6 +66,36 @@ class DataError(_ProblemsError):
 
     code = "kb_data_invalid"
     summary = "the knowledge base data is invalid"
+
+
+class InvalidEditError(DataError):
+    """An edit was refused because the folder would be invalid with it; every file is as it was.
+
+    ``file`` is the file the edited FAQ would be in, ``fields`` the edited FAQ's field on each of its lines there
+    (``question``, ``paraphrases[2]`` …), so a form can point at the box to fix.
+    """
+
+    code = "kb_edit_invalid"
+    status = 422
+
+    def __init__(self, problems: list[Problem], file: Path | None = None, fields: dict[int, str] | None = None) -> None:
+        super().__init__(problems)
+        self.file = file
+        self.fields = fields or {}
+
+
+class FaqNotFoundError(KnowledgeBaseError):
+    """An edit names an FAQ id that is not in the data."""
+
+    code = "kb_faq_not_found"
+    status = 404
+
+
+class EditConflictError(KnowledgeBaseError):
+    """The FAQ changed since the editor read it (another trainer saved first)."""
+
+    code = "kb_edit_conflict"
+    status = 409
 
 
 class LabelledDataError(_ProblemsError):
