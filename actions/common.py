@@ -1,7 +1,8 @@
 """What every bank action shares: the customer, the base classes with the error policy, session start, cancel.
 
 The policy (`BankAction`, `BankFormValidationAction`): an anonymous customer is told to log in, an unverified
-one to verify, whatever the dialogue predicted; a failing backend gets an apology and a person
+one to verify, whatever the dialogue predicted; a check the hub reported (the interpreter's video check) is
+recorded with the bank first (`actions.verification`); a failing backend gets an apology and a person
 (`actions.replies`), is logged, and never shows a stack trace. Actions answer by response name only: every
 customer-facing word is in ``bot/domain/*.yml``.
 """
@@ -22,6 +23,7 @@ from actions import backends
 from actions.backends.base import BankBackend
 from actions.backends.exceptions import UnknownCustomer
 from actions.replies import VERIFIED_SLOT, tell_error
+from actions.verification import confirm_trusted_check
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ def customer_id(tracker: Tracker) -> str | None:
 
 
 def is_verified(tracker: Tracker) -> bool:
-    """Whether the customer passed the SMS check in this conversation."""
+    """Whether the customer passed the SMS check in this conversation, or the hub reported a person's check."""
     return tracker.get_slot(VERIFIED_SLOT) is True
 
 
@@ -119,7 +121,7 @@ class BankAction(Action, abc.ABC):
         return []
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        """Check the customer, then `act`; a failure is told, logged and never raised."""
+        """Check the customer (record a check the hub reported), then `act`; a failure is told, never raised."""
         customer = customer_id(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_login_required")
@@ -128,7 +130,9 @@ class BankAction(Action, abc.ABC):
             dispatcher.utter_message(response="utter_verify_first", retry_intent=self.retry_intent)
             return self.failure_events()
         try:
-            return await self.act(dispatcher, tracker, domain, backends.get_backend(), customer)
+            bank = backends.get_backend()
+            await confirm_trusted_check(tracker, bank, customer)
+            return await self.act(dispatcher, tracker, domain, bank, customer)
         except Exception as error:  # the policy: apologise and offer a person, never a stack trace
             events = tell_error(dispatcher, error, action=self.name(), retry_intent=self.retry_intent)
             return [*events, *self.failure_events()]
@@ -188,9 +192,12 @@ class BankFormValidationAction(FormValidationAction, abc.ABC):
             dispatcher.utter_message(response="utter_verify_first", retry_intent=self.retry_intent)
             return self.stop_events()
         try:
+            bank = backends.get_backend()
+            if self.requires_verification:
+                await confirm_trusted_check(tracker, bank, customer)
             prefill: list[EventType] = []
             if tracker.get_slot(REQUESTED_SLOT) is None:
-                started = await self.start(dispatcher, tracker, backends.get_backend(), customer)
+                started = await self.start(dispatcher, tracker, bank, customer)
                 if started is None:
                     return self.stop_events()
                 prefill = started

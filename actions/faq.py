@@ -12,6 +12,7 @@ answers if it is confident, else says ``utter_default``; the second fallback in 
 ``handoff_reason=fallback``.
 
 The knowledge base is opened once per action-server process and reloaded when the index on disk changes.
+Questions either action clarifies or cannot answer go to the trainers' inbox in the hub (``actions/unanswered.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.unanswered import report_unanswered
 from knowledge_base.decision import DecisionKind
 from knowledge_base.exceptions import KnowledgeBaseError
 from knowledge_base.schema import Faq
@@ -134,7 +136,9 @@ class ActionAnswerFaq(Action):
         if decision.kind is DecisionKind.CLARIFY:
             buttons = [{"title": c.question, "payload": select_payload(c.faq_id)} for c in decision.candidates]
             dispatcher.utter_message(response="utter_faq_clarify", buttons=buttons)
+            await report_unanswered(tracker, "clarify", decision.candidates_as_dicts())  # the trainers' inbox
             return [candidates]
+        await report_unanswered(tracker, "no_answer", decision.candidates_as_dicts())
         misses = _count(tracker, SLOT_FAQ_MISSES) + 1
         if misses >= MISSES_BEFORE_HANDOFF:
             return [
@@ -166,6 +170,7 @@ class ActionDefaultFallback(Action):
         if decision.kind is DecisionKind.ANSWER and decision.faq is not None:
             utter_answer(dispatcher, decision.faq)
             return [*events, SlotSet(SLOT_FALLBACK_COUNT, 0), SlotSet(SLOT_FAQ_MISSES, 0)]
+        await report_unanswered(tracker, "fallback", decision.candidates_as_dicts())  # the trainers' inbox
         count = _count(tracker, SLOT_FALLBACK_COUNT) + 1
         if count >= MISSES_BEFORE_HANDOFF:
             return [

@@ -6,6 +6,10 @@ code -> ``verified`` true; wrong -> "N tries left"; expired -> a new code; the t
 verification for 30 minutes -> ``verified`` false and ``handoff_reason`` identity_locked. The form then ends
 and ``action_continue_after_verification`` re-reads the state from the bank, so the rules can continue with
 the pending request, hand off, or wait.
+
+A customer an interpreter verified on a sign-language video arrives with ``verified`` true from the hub
+(`actions.verification`): the form stops at once, and ``action_continue_after_verification`` records the
+check with the bank before re-reading it, so ``verified`` stays true.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from rasa_sdk.types import DomainDict
 
 from actions import backends
 from actions.backends.base import BankBackend, OtpExpired, OtpLocked, OtpVerified, OtpWrong
+from actions.backends.exceptions import IdentityLocked, NotVerified
 from actions.common import BankFormValidationAction, customer_id, is_verified, latest_intent
 from actions.formatting import moment
 from actions.parsing import otp_from_text
 from actions.replies import HANDOFF_REASON_SLOT, IDENTITY_LOCKED, VERIFIED_SLOT
+from actions.verification import confirm_trusted_check
 
 logger = logging.getLogger(__name__)
 
@@ -95,9 +101,10 @@ class ValidateVerifyIdentityForm(BankFormValidationAction):
 class ActionContinueAfterVerification(Action):
     """Runs when ``verify_identity_form`` ends: sets ``verified`` from the bank, the source of truth.
 
-    ``verified`` stays true only if this conversation passed the check and the bank still counts it fresh;
-    false (with ``handoff_reason``) while verification is locked; otherwise unset. The rules then continue
-    with ``pending_request``, hand off, or wait for the customer.
+    ``verified`` stays true only if this conversation passed the check (or the hub reported a person's check,
+    which is recorded with the bank first) and the bank still counts it fresh; false (with ``handoff_reason``)
+    while verification is locked; otherwise unset. The rules then continue with ``pending_request``, hand
+    off, or wait for the customer.
     """
 
     def name(self) -> str:
@@ -113,7 +120,12 @@ class ActionContinueAfterVerification(Action):
         try:
             if await bank.is_locked(customer):
                 return [SlotSet(VERIFIED_SLOT, False), SlotSet(HANDOFF_REASON_SLOT, IDENTITY_LOCKED)]
+            await confirm_trusted_check(tracker, bank, customer)
             fresh = (await bank.get_customer(customer)).verified
+        except NotVerified:  # the hub's check is too old for the bank to count
+            return [SlotSet(VERIFIED_SLOT, None)]
+        except IdentityLocked:  # locked between the two calls
+            return [SlotSet(VERIFIED_SLOT, False), SlotSet(HANDOFF_REASON_SLOT, IDENTITY_LOCKED)]
         except Exception as error:  # the form already apologised if the bank is down; keep what it found
             logger.warning("%s: could not re-check verification: %s", self.name(), error)
             return [SlotSet(VERIFIED_SLOT, tracker.get_slot(VERIFIED_SLOT))]

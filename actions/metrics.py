@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import time
 import zlib
-from typing import Any
 
 import pluggy
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest

@@ -16,13 +16,14 @@ import platform
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from benchmarks import knowledge, report
-from benchmarks.accuracy import run_accuracy
+from benchmarks.accuracy import run_accuracy, warm_up
 from benchmarks.load import BOT, ECHO, LoadSettings, run_phase
 from benchmarks.probes import Snapshot, scrape
 from benchmarks.scoring import accuracy_summary
@@ -60,7 +61,7 @@ FULL = Options(
     out=PROJECT_ROOT / "reports",
     phases=PHASES,
     smoke=False,
-    users=(50, 100, 200),
+    users=(10, 50, 100, 200),  # 10: what a quiet hour looks like; 50–200: the issue's levels
     duration_seconds=60.0,  # long enough for a few thousand replies per level
     echo_duration_seconds=20.0,  # the echo path is steady within seconds
     think_seconds=1.0,  # N customers then offer about N messages a second
@@ -170,6 +171,7 @@ def meta(options: Options, argv: Sequence[str], model: Path | None) -> dict[str,
         "model": model.name if model else None,
         "kb_index": IndexStore(kb.index_dir).current_version(),
         "command": command,
+        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
         "smoke": options.smoke,
         "options": {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(options).items()},
     }
@@ -200,6 +202,25 @@ def accuracy_phase(stack: Stack, cases: Sequence[Case], command: str) -> dict[st
     }
 
 
+# After an overloaded level Rasa may still be answering queued messages; the next phase waits until Rasa has
+# answered nothing new for SETTLE_QUIET_SECONDS, and at most SETTLE_MAX_SECONDS.
+SETTLE_QUIET_SECONDS = 3.0
+SETTLE_MAX_SECONDS = 180.0
+
+
+def settle(stack: Stack) -> float:
+    """Waits until Rasa is idle (see :data:`SETTLE_QUIET_SECONDS`); returns the seconds waited."""
+    started = time.monotonic()
+    count = scrape(stack.rasa_metrics_url).value("kefu_rasa_message_seconds_count")
+    while time.monotonic() - started < SETTLE_MAX_SECONDS:
+        time.sleep(SETTLE_QUIET_SECONDS)
+        now = scrape(stack.rasa_metrics_url).value("kefu_rasa_message_seconds_count")
+        if now == count:
+            break
+        count = now
+    return time.monotonic() - started
+
+
 def _snapshots(stack: Stack) -> dict[str, Snapshot]:
     return {name: scrape(url) for name, url in stack.metrics_urls.items()}
 
@@ -207,14 +228,18 @@ def _snapshots(stack: Stack) -> dict[str, Snapshot]:
 def load_phase(stack: Stack, texts: Sequence[str], options: Options, command: str) -> dict[str, Any]:
     levels = []
     for users in options.users:
-        settings = LoadSettings(users=users, duration_seconds=options.duration_seconds, think_seconds=options.think_seconds)
+        settings = LoadSettings(
+            users=users, duration_seconds=options.duration_seconds, think_seconds=options.think_seconds
+        )
         _say(f"load: {users} customers on the bot for {settings.duration_seconds:.0f} s")
         before = _snapshots(stack)
         bot = asyncio.run(run_phase(stack.hub_url, texts, settings, BOT))
         after = _snapshots(stack)
+        waited = settle(stack)
         echo_settings = replace(settings, duration_seconds=options.echo_duration_seconds)
         _say(f"load: {users} customers on /ws/echo for {echo_settings.duration_seconds:.0f} s")
         echo = asyncio.run(run_phase(stack.hub_url, texts, echo_settings, ECHO))
+        settle(stack)
         bot_summary, echo_summary = bot.summary(), echo.summary()
         delta = {name: after[name].minus(before[name]) for name in after}
         split = breakdown(bot_summary["mean_ms"] or 0.0, delta["hub"], delta["rasa"], delta["actions"])
@@ -228,7 +253,8 @@ def load_phase(stack: Stack, texts: Sequence[str], options: Options, command: st
         )
         _say(
             f"  {bot_summary['messages_per_second']} msg/s, p50 {bot_summary['p50_ms']} ms, "
-            f"p95 {bot_summary['p95_ms']} ms, errors {bot_summary['errors_total']}; echo p50 {echo_summary['p50_ms']} ms"
+            f"p95 {bot_summary['p95_ms']} ms, errors {bot_summary['errors_total']}; "
+            f"echo p50 {echo_summary['p50_ms']} ms"
         )
         levels.append(
             {
@@ -238,6 +264,7 @@ def load_phase(stack: Stack, texts: Sequence[str], options: Options, command: st
                 "ratio_p50": ratio_p50,
                 "ratio_p95": ratio_p95,
                 "goal_met": goal_met,
+                "settle_seconds": round(waited, 1),
                 "breakdown": asdict(split),
             }
         )
@@ -279,10 +306,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         texts = [turn.text for case in cases for turn in case.turns]
         _say(f"starting Rasa ({model.name if model else '?'}), the action server and the hub")
         with running_stack(model) as stack:
+            warm_up(stack)
             if "accuracy" in options.phases:
                 result["accuracy"] = accuracy_phase(stack, cases, f"{base} --phases accuracy")
             if "load" in options.phases:
                 result["load"] = load_phase(stack, texts, options, f"{base} --phases load")
+    result["meta"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
     files = report.write_report(result, options.out)
     _say("wrote " + ", ".join(str(path) for path in files))
     return 0

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,6 @@ def kefu_command(*args: str) -> list[str]:
 
 
 def _run(command: list[str]) -> CommandResult:
-    import time
-
     started = time.perf_counter()
     completed = subprocess.run(
         command,

@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import websockets
 from websockets.exceptions import WebSocketException
-from websockets.legacy.client import WebSocketClientProtocol
+from websockets.legacy.client import WebSocketClientProtocol, connect
 
 from benchmarks.scoring import latency_summary
 
@@ -74,8 +73,10 @@ class LoadResult:
             "replies": self.replies,
             "conversations": self.conversations,
             "messages_per_second": round(self.messages_per_second, 2),
-            **{key: (round(value, 2) if value is not None else None) for key, value in
-               latency_summary(self.latencies_ms).items()},
+            **{
+                key: (round(value, 2) if value is not None else None)
+                for key, value in latency_summary(self.latencies_ms).items()
+            },
             "errors": dict(self.errors),
             "errors_total": sum(self.errors.values()),
         }
@@ -151,7 +152,7 @@ async def _bot_customer(
             continue
         result.conversations += 1
         try:
-            async with websockets.connect(f"{ws_base}/ws/conversations/{conversation_id}") as ws:
+            async with connect(f"{ws_base}/ws/conversations/{conversation_id}") as ws:
                 for index in range(settings.messages_per_conversation):
                     if time.perf_counter() >= deadline:
                         return
@@ -181,7 +182,7 @@ async def _echo_customer(
     index = 0
     while time.perf_counter() < deadline:
         try:
-            async with websockets.connect(ws_url) as ws:
+            async with connect(ws_url) as ws:
                 result.conversations += 1
                 while time.perf_counter() < deadline:
                     index += 1

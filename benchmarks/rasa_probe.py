@@ -10,7 +10,9 @@ before handing the command line to Rasa (``rasa run …`` unchanged) and serves 
 | ``kefu_rasa_nlu_seconds`` | ``MessageProcessor.parse_message``: the NLU pipeline |
 | ``kefu_rasa_policy_seconds`` | ``MessageProcessor._predict_next_with_tracker``: one next-action prediction |
 | ``kefu_rasa_remote_action_seconds{action}`` | ``RemoteAction.run``: one call of the action server |
-| ``kefu_rasa_tracker_store_seconds{op}`` | loading (``fetch``) and saving (``save``) the tracker |
+| ``kefu_rasa_action_call_seconds{part}`` | inside it: building the payload (tracker + domain, ``payload``), the HTTP
+  round trip (``http``), validating the answer against Rasa's JSON schema (``validate``), its responses (``nlg``) |
+| ``kefu_rasa_tracker_store_seconds{op}`` | ``SQLTrackerStore.retrieve`` / ``.save`` (the SQLite trackers) |
 | ``kefu_rasa_graph_node_seconds{node}`` | every graph node (tokenizer, featurizers, DIET, each policy …) |
 
 Nothing here runs in production; the product's own Rasa command is in the Procfile.
@@ -39,6 +41,9 @@ REMOTE_ACTION_SECONDS = Histogram(
 )
 TRACKER_STORE_SECONDS = Histogram(
     "kefu_rasa_tracker_store_seconds", "Loading or saving a tracker", ["op"], buckets=BUCKETS
+)
+ACTION_CALL_SECONDS = Histogram(
+    "kefu_rasa_action_call_seconds", "Parts of one action server call", ["part"], buckets=BUCKETS
 )
 GRAPH_NODE_SECONDS = Histogram("kefu_rasa_graph_node_seconds", "One graph node run", ["node"], buckets=BUCKETS)
 
@@ -76,7 +81,9 @@ def install() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.agent import Agent
     from rasa.core.processor import MessageProcessor
+    from rasa.core.tracker_store import SQLTrackerStore
     from rasa.engine.graph import GraphNode
+    from rasa.utils.endpoints import EndpointConfig
 
     Agent.handle_message = timed_async(  # type: ignore[method-assign]
         Agent.handle_message, lambda _, seconds: MESSAGE_SECONDS.observe(seconds)
@@ -87,15 +94,34 @@ def install() -> None:
     MessageProcessor._predict_next_with_tracker = timed_sync(  # type: ignore[method-assign]
         MessageProcessor._predict_next_with_tracker, lambda _, seconds: POLICY_SECONDS.observe(seconds)
     )
-    MessageProcessor.fetch_tracker_and_update_session = timed_async(  # type: ignore[method-assign]
-        MessageProcessor.fetch_tracker_and_update_session,
-        lambda _, seconds: TRACKER_STORE_SECONDS.labels("fetch").observe(seconds),
+    SQLTrackerStore.retrieve = timed_async(  # type: ignore[method-assign]
+        SQLTrackerStore.retrieve, lambda _, seconds: TRACKER_STORE_SECONDS.labels("retrieve").observe(seconds)
     )
-    MessageProcessor.save_tracker = timed_async(  # type: ignore[method-assign]
-        MessageProcessor.save_tracker, lambda _, seconds: TRACKER_STORE_SECONDS.labels("save").observe(seconds)
+    SQLTrackerStore.save = timed_async(  # type: ignore[method-assign]
+        SQLTrackerStore.save, lambda _, seconds: TRACKER_STORE_SECONDS.labels("save").observe(seconds)
     )
     RemoteAction.run = timed_async(  # type: ignore[method-assign]
         RemoteAction.run, lambda action, seconds: REMOTE_ACTION_SECONDS.labels(action.name()).observe(seconds)
+    )
+    RemoteAction._action_call_format = timed_sync(  # type: ignore[method-assign]
+        RemoteAction._action_call_format, lambda _, seconds: ACTION_CALL_SECONDS.labels("payload").observe(seconds)
+    )
+    RemoteAction._validate_action_result = timed_sync(  # type: ignore[method-assign]
+        RemoteAction._validate_action_result,
+        lambda _, seconds: ACTION_CALL_SECONDS.labels("validate").observe(seconds),
+    )
+    utter_responses = RemoteAction._utter_responses  # a staticmethod: no self to pass on
+
+    async def timed_utter_responses(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await utter_responses(*args, **kwargs)
+        finally:
+            ACTION_CALL_SECONDS.labels("nlg").observe(time.perf_counter() - started)
+
+    RemoteAction._utter_responses = staticmethod(timed_utter_responses)  # type: ignore[method-assign]
+    EndpointConfig.request = timed_async(  # type: ignore[method-assign]
+        EndpointConfig.request, lambda _, seconds: ACTION_CALL_SECONDS.labels("http").observe(seconds)
     )
     GraphNode.__call__ = timed_sync(  # type: ignore[method-assign]
         GraphNode.__call__, lambda node, seconds: GRAPH_NODE_SECONDS.labels(node._node_name).observe(seconds)

@@ -26,7 +26,7 @@ def ms(value: float | None) -> str:
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def write_json(report: dict[str, Any], out: Path) -> Path:
@@ -47,6 +47,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"- machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GiB, {machine['os']}, "
         f"Python {machine['python']}",
         f"- Rasa model: `{meta['model']}`; knowledge-base index: `{meta['kb_index']}`",
+        f"- load average (1/5/15 min) at start {meta['load_average_at_start']}, at end "
+        f"{meta.get('load_average_at_end')}: the machine is shared, so other work competes for its 2 cores",
         f"- command: `{meta['command']}` (each section names the command behind its figures)",
         "",
     ]
@@ -77,20 +79,29 @@ def _accuracy_section(acc: dict[str, Any]) -> list[str]:
                 ["answer precision, all traffic", pct(acc["precision_all"]), ""],
                 ["wrong-answer rate, all traffic", pct(acc["wrong_answer_rate"]), ""],
                 ["turns with the expected outcome", pct(acc["accuracy"]), ""],
-                ["REST latency per turn p50 / p95 (ms, one at a time)",
-                 f"{ms(acc['latency']['p50_ms'])} / {ms(acc['latency']['p95_ms'])}", ""],
+                [
+                    "REST latency per turn p50 / p95 (ms, one at a time)",
+                    f"{ms(acc['latency']['p50_ms'])} / {ms(acc['latency']['p95_ms'])}",
+                    "",
+                ],
             ],
-        ),  # fmt: skip
+        ),
         "By kind of traffic:",
         "",
         *_table(
             ["category", "turns", "expected outcome", "containment", "answer precision", "wrong answers"],
             [
-                [c["category"], c["turns"], pct(c["accuracy"]), pct(c["containment"]), pct(c["precision"]),
-                 c["wrong_answers"]]
+                [
+                    c["category"],
+                    c["turns"],
+                    pct(c["accuracy"]),
+                    pct(c["containment"]),
+                    pct(c["precision"]),
+                    c["wrong_answers"],
+                ]
                 for c in acc["by_category"]
             ],
-        ),  # fmt: skip
+        ),
         "Handoffs by reason:",
         "",
         *_table(
@@ -156,18 +167,32 @@ def _load_section(load: dict[str, Any]) -> list[str]:
         "frame sent → first bot message received. The load generator runs on the same 2 cores.",
         "",
         *_table(
-            ["customers", "msg/s", "p50 ms", "p95 ms", "p99 ms", "errors", "echo p50 / p95 ms",
-             "bot ÷ echo (p50 / p95)", f"goal p95 < {goal['p95_ms']:.0f} ms at ≥ {goal['messages_per_second']:.0f}/s"]
-            ,
             [
-                [lv["users"], f"{lv['bot']['messages_per_second']:.1f}", ms(lv["bot"]["p50_ms"]),
-                 ms(lv["bot"]["p95_ms"]), ms(lv["bot"]["p99_ms"]), lv["bot"]["errors_total"],
-                 f"{ms(lv['echo']['p50_ms'])} / {ms(lv['echo']['p95_ms'])}",
-                 f"{lv['ratio_p50']:.0f}× / {lv['ratio_p95']:.0f}×" if lv["ratio_p50"] else "–",
-                 "met" if lv["goal_met"] else "not met"]
+                "customers",
+                "msg/s",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "errors",
+                "echo p50 / p95 ms",
+                "bot ÷ echo (p50 / p95)",
+                f"goal p95 < {goal['p95_ms']:.0f} ms at ≥ {goal['messages_per_second']:.0f}/s",
+            ],
+            [
+                [
+                    lv["users"],
+                    f"{lv['bot']['messages_per_second']:.1f}",
+                    ms(lv["bot"]["p50_ms"]),
+                    ms(lv["bot"]["p95_ms"]),
+                    ms(lv["bot"]["p99_ms"]),
+                    lv["bot"]["errors_total"],
+                    f"{ms(lv['echo']['p50_ms'])} / {ms(lv['echo']['p95_ms'])}",
+                    f"{lv['ratio_p50']:.0f}× / {lv['ratio_p95']:.0f}×" if lv["ratio_p50"] else "–",
+                    "met" if lv["goal_met"] else "not met",
+                ]
                 for lv in load["levels"]
             ],
-        ),  # fmt: skip
+        ),
         f"![latency]({CHART_LATENCY})",
         "",
         "### Where the time goes",

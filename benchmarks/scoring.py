@@ -91,7 +91,9 @@ def handoff_scores(results: Sequence[TurnResult]) -> list[ReasonScore]:
         expected = sum(1 for r in results if label in r.expected)
         handed_off = sum(1 for r in results if r.actual == label)
         right = sum(1 for r in results if r.actual == label and label in r.expected)
-        scores.append(ReasonScore(reason, expected, handed_off, right, ratio(right, handed_off), ratio(right, expected)))
+        scores.append(
+            ReasonScore(reason, expected, handed_off, right, ratio(right, handed_off), ratio(right, expected))
+        )
     return scores
 
 

@@ -3,9 +3,10 @@
 * Rasa (``python -m benchmarks.rasa_probe run …``: ``rasa run`` with timing probes and a metrics port);
 * the action server (``python -m actions.server``, with ``/metrics``);
 * the hub (uvicorn with wsproto websockets, with ``/metrics`` and ``/ws/echo``);
-* a handoff recorder standing in for the hub's ``POST /api/handoffs``: the action server posts its context
-  packets there, so the benchmark knows each handoff's reason, and a conversation handed off stays with the
-  bot (the load test keeps measuring the bot; the hub's handoff path is covered by its own tests).
+* a handoff recorder (``python -m benchmarks.recorder``) standing in for the hub's ``POST /api/handoffs``: the
+  action server posts its context packets there, so the benchmark knows each handoff's reason, and a
+  conversation handed off stays with the bot (the load test keeps measuring the bot; the hub's handoff path is
+  covered by its own tests).
 
 The knowledge-base index and the embedding model are the project's (``KEFU_KB_INDEX_DIR``,
 ``KEFU_EMBEDDING_MODEL``); the databases (Rasa's trackers, the bank stub, the hub) are created fresh.
@@ -16,7 +17,6 @@ only expands them in unquoted YAML scalars, and the benchmark must not depend on
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
@@ -25,15 +25,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -88,71 +84,6 @@ def resolved_endpoints(source: Path, target: Path, env: Mapping[str, str]) -> Pa
     return target
 
 
-@dataclass(frozen=True)
-class HandoffRecord:
-    """One context packet the action server posted."""
-
-    conversation_id: str
-    reason: str
-    queue: str
-    at: float
-
-
-class HandoffRecorder:
-    """``POST /api/handoffs`` on a loopback port: records the packet, answers "queued, nobody ahead"."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._records: dict[str, list[HandoffRecord]] = defaultdict(list)
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                length = int(self.headers.get("Content-Length") or 0)
-                try:
-                    packet = json.loads(self.rfile.read(length) or b"{}")
-                except ValueError:
-                    packet = {}
-                queue = str(packet.get("queue") or "human")
-                recorder.add(
-                    HandoffRecord(str(packet.get("conversation_id")), str(packet.get("reason")), queue, time.time())
-                )
-                body = json.dumps({"status": "queued", "queue": queue, "ahead": 0, "wait_minutes": 1}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="handoff-recorder", daemon=True)
-
-    def add(self, record: HandoffRecord) -> None:
-        with self._lock:
-            self._records[record.conversation_id].append(record)
-
-    def records(self, conversation_id: str) -> list[HandoffRecord]:
-        """The packets posted for a conversation so far, oldest first."""
-        with self._lock:
-            return list(self._records.get(conversation_id, []))
-
-    def count(self) -> int:
-        with self._lock:
-            return sum(len(records) for records in self._records.values())
-
-    def __enter__(self) -> HandoffRecorder:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
 def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
     """Polls ``url`` until it answers 200; fails with the log's tail if the process dies or time runs out."""
     deadline = time.monotonic() + timeout
@@ -194,9 +125,15 @@ class Stack:
     rasa_metrics_url: str
     action_url: str
     hub_url: str
-    recorder: HandoffRecorder
+    recorder_url: str
     var_dir: Path
     model: Path
+
+    def handoff_reasons(self, conversation_id: str) -> list[str]:
+        """The reasons of the handoffs the action server asked for in a conversation, oldest first."""
+        response = httpx.get(f"{self.recorder_url}/records/{conversation_id}", timeout=10)
+        response.raise_for_status()
+        return [str(record["reason"]) for record in response.json()]
 
     @property
     def metrics_urls(self) -> dict[str, str]:
@@ -214,19 +151,19 @@ def running_stack(model: Path | None = None, *, with_hub: bool = True, keep_var_
     model = model or current_model()
     kb = get_settings()
     var_dir = Path(tempfile.mkdtemp(prefix="kefu-bench-"))
-    ports = {name: free_port() for name in ("rasa", "rasa_metrics", "actions", "hub")}
+    ports = {name: free_port() for name in ("rasa", "rasa_metrics", "actions", "hub", "recorder")}
     rasa_url = f"http://127.0.0.1:{ports['rasa']}"
     action_url = f"http://127.0.0.1:{ports['actions']}"
     hub_url = f"http://127.0.0.1:{ports['hub']}"
+    recorder_url = f"http://127.0.0.1:{ports['recorder']}"
     try:
         with ExitStack() as stack:
-            recorder = stack.enter_context(HandoffRecorder())
             env = {
                 "KEFU_VAR_DIR": str(var_dir),
                 "KEFU_ACTION_URL": f"{action_url}/webhook",
                 "KEFU_RASA_TRACKER_DB": str(var_dir / "rasa_tracker.db"),
                 "KEFU_RASA_URL": rasa_url,
-                "KEFU_HUB_URL": recorder.url,
+                "KEFU_HUB_URL": recorder_url,
                 "KEFU_EMBEDDING_MODEL": str(kb.embedding_model),
                 "KEFU_KB_INDEX_DIR": str(kb.index_dir),
                 "KEFU_BENCH_RASA_METRICS_PORT": str(ports["rasa_metrics"]),
@@ -238,6 +175,7 @@ def running_stack(model: Path | None = None, *, with_hub: bool = True, keep_var_
             endpoints = resolved_endpoints(PROJECT_ROOT / "bot" / "endpoints.yml", var_dir / "endpoints.yml", env)
             python = sys.executable
             commands = {
+                "recorder": [python, "-m", "benchmarks.recorder", str(ports["recorder"])],
                 "actions": [python, "-m", "actions.server", "--actions", "actions", "--port", str(ports["actions"])],
                 "rasa": [
                     python, "-m", "benchmarks.rasa_probe", "run", "--enable-api", "--interface", "127.0.0.1",
@@ -245,14 +183,20 @@ def running_stack(model: Path | None = None, *, with_hub: bool = True, keep_var_
                     "--endpoints", str(endpoints), "--credentials", "bot/credentials.yml",
                 ],
             }  # fmt: skip
-            ready = {"actions": f"{action_url}/health", "rasa": f"{rasa_url}/status"}
+            ready = {
+                "recorder": f"{recorder_url}/healthz",
+                "actions": f"{action_url}/health",
+                "rasa": f"{rasa_url}/status",
+            }
             if with_hub:
                 commands["hub"] = [
                     python, "-m", "uvicorn", "hub.app:create_app", "--factory", "--ws", "wsproto",
                     "--host", "127.0.0.1", "--port", str(ports["hub"]), "--log-level", "warning", "--no-access-log",
                 ]  # fmt: skip
                 ready["hub"] = f"{hub_url}/healthz"
-            children = {name: stack.enter_context(process(cmd, var_dir / f"{name}.log", env)) for name, cmd in commands.items()}
+            children = {
+                name: stack.enter_context(process(cmd, var_dir / f"{name}.log", env)) for name, cmd in commands.items()
+            }
             for name, url in ready.items():
                 wait_until_ready(url, children[name], var_dir / f"{name}.log", STARTUP_TIMEOUT_SECONDS)
             yield Stack(
@@ -260,7 +204,7 @@ def running_stack(model: Path | None = None, *, with_hub: bool = True, keep_var_
                 rasa_metrics_url=f"http://127.0.0.1:{ports['rasa_metrics']}/metrics",
                 action_url=action_url,
                 hub_url=hub_url,
-                recorder=recorder,
+                recorder_url=recorder_url,
                 var_dir=var_dir,
                 model=model,
             )

@@ -10,11 +10,14 @@ customers measured:
 | Rasa NLU | ``parse_message`` |
 | Rasa policies | every next-action prediction of the message |
 | Rasa tracker store | loading and saving the tracker (SQLite) |
-| action server HTTP | Rasa's calls of the action server − the action server's own time |
+| action payload | Rasa building each call's JSON body (the whole tracker and, by default, the whole domain) |
+| action HTTP | the HTTP round trip − the action server's own time: sending and parsing the body, and waiting for
+  Rasa's busy event loop to read the answer |
+| action answer check | Rasa validating each answer against its JSON schema, then rendering its responses |
 | actions (other) | the action server's time − knowledge-base embedding and search |
 | KB embedding | the query embedding (e5) |
 | FAISS search | the index search |
-| Rasa other | ``handle_message`` − the Rasa parts above − action calls (NLG, events, locks) |
+| Rasa other | ``handle_message`` − every other Rasa part here (locks, events, the rest of each action call) |
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ COMPONENTS = (
     "Rasa policies",
     "Rasa tracker store",
     "Rasa other",
-    "action server HTTP",
+    "action payload",
+    "action HTTP",
+    "action answer check",
     "actions (other)",
     "KB embedding",
     "FAISS search",
@@ -65,7 +70,13 @@ def breakdown(client_mean_ms: float, hub: Snapshot, rasa: Snapshot, actions: Sna
     nlu = _per_message(rasa.value("kefu_rasa_nlu_seconds_sum"), messages)
     policies = _per_message(rasa.value("kefu_rasa_policy_seconds_sum"), messages)
     tracker = _per_message(rasa.total("kefu_rasa_tracker_store_seconds_sum"), messages)
-    remote = _per_message(rasa.total("kefu_rasa_remote_action_seconds_sum"), messages)
+    payload = _per_message(rasa.value("kefu_rasa_action_call_seconds_sum", part="payload"), messages)
+    http = _per_message(rasa.value("kefu_rasa_action_call_seconds_sum", part="http"), messages)
+    checks = _per_message(
+        rasa.value("kefu_rasa_action_call_seconds_sum", part="validate")
+        + rasa.value("kefu_rasa_action_call_seconds_sum", part="nlg"),
+        messages,
+    )
     action_own = _per_message(actions.total("kefu_actions_action_seconds_sum"), messages)
     embed = _per_message(actions.value("kefu_kb_query_seconds_sum", stage="embed"), messages)
     search = _per_message(actions.value("kefu_kb_query_seconds_sum", stage="search"), messages)
@@ -75,8 +86,10 @@ def breakdown(client_mean_ms: float, hub: Snapshot, rasa: Snapshot, actions: Sna
         "Rasa NLU": nlu,
         "Rasa policies": policies,
         "Rasa tracker store": tracker,
-        "Rasa other": rasa_message - nlu - policies - tracker - remote,
-        "action server HTTP": remote - action_own,
+        "Rasa other": rasa_message - nlu - policies - tracker - payload - http - checks,
+        "action payload": payload,
+        "action HTTP": http - action_own,
+        "action answer check": checks,
         "actions (other)": action_own - embed - search,
         "KB embedding": embed,
         "FAISS search": search,

@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = PROJECT_ROOT / "models"
 MODEL_PREFIX = "kefu-"

@@ -19,6 +19,7 @@ from hub.routes import agent, api, echo, metrics, trainer, widget
 from hub.routes.errors import http_error_response, hub_error_response
 from hub.routes.widget import STATIC_DIR
 from hub.services import Hub
+from hub.services.trainer import Trainer
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,21 +28,24 @@ log = logging.getLogger(__name__)
 SESSION_MAX_AGE_SECONDS = 12 * 60 * 60
 
 
-def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, hub: Hub | None = None, console: Trainer | None = None) -> Starlette:
     """Build the app; settings come from the environment unless given (tests give a hub with a fake clock)."""
     settings = settings or (hub.settings if hub else Settings.from_env())
     hub = hub or Hub.build(settings)
+    console = console or Trainer.build(hub)  # the trainer console (loads nothing until a trainer uses it)
     if not isinstance(hub.customers.bot, metrics.TimedBotChannel):  # kefu_hub_bot_reply_seconds
         hub.customers.bot = metrics.TimedBotChannel(hub.customers.bot)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         hub.start()
+        console.start()
         hub.tasks.spawn(hub.sweeper.run_forever(), name="sweeper")
         log.info("hub ready: database %s, Rasa %s", settings.database_url.split("@")[-1], settings.rasa_url)
         try:
             yield
         finally:
+            await console.close()
             await hub.close()
 
     app = Starlette(
@@ -72,4 +76,5 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         lifespan=lifespan,
     )
     app.state.hub = hub
+    app.state.trainer = console
     return app

@@ -13,7 +13,8 @@ Hierarchy::
     │   ├── ValidationFailed (422 invalid_request)        a field is missing or has the wrong type/value
     │   ├── EmptyMessage (422 empty_message)
     │   ├── MessageTooLong (413 message_too_long)
-    │   └── InvalidCallbackNumber (422 invalid_callback_number)
+    │   ├── InvalidCallbackNumber (422 invalid_callback_number)
+    │   └── InvalidTrainingData (422 invalid_training_data)  an FAQ or NLU edit fails validation: ``problems``
     ├── NotAuthenticated (401 not_authenticated)
     ├── Forbidden (403 forbidden)
     │   ├── NotYourConversation (403 not_your_conversation)
@@ -21,7 +22,8 @@ Hierarchy::
     ├── NotFound (404 not_found)
     │   ├── ConversationNotFound (404 conversation_not_found)
     │   ├── AgentNotFound (404 agent_not_found)
-    │   └── HandoffNotFound (404 handoff_not_found)
+    │   ├── HandoffNotFound (404 handoff_not_found)
+    │   └── TrainerItemNotFound (404 trainer_item_not_found)  an FAQ, intent, change or model of the console
     ├── Conflict (409 conflict)
     │   ├── InvalidTransition (409 invalid_transition)    names the conversation's current status
     │   ├── AgentAtCapacity (409 agent_at_capacity)
@@ -29,13 +31,18 @@ Hierarchy::
     │   ├── AgentUnavailable (409 agent_unavailable)
     │   ├── AlreadyRated (409 already_rated)
     │   ├── NotVideoConversation (409 not_video_conversation)  video signalling outside a sign-language stay
-    │   └── AnonymousCustomer (409 anonymous_customer)    an identity check for a visitor who is not logged in
+    │   ├── AnonymousCustomer (409 anonymous_customer)    an identity check for a visitor who is not logged in
+    │   ├── EditConflict (409 edit_conflict)              another trainer saved the FAQ first
+    │   └── TrainingInProgress (409 training_in_progress)
     ├── ConnectionStateError (500 connection_state)       a websocket send in the wrong connection state
     └── UpstreamUnavailable (503 upstream_unavailable)
-        └── RasaUnavailable (503 rasa_unavailable)
+        ├── RasaUnavailable (503 rasa_unavailable)
+        └── KnowledgeBaseUnavailable (503 kb_unavailable)  the trainer console cannot load the model or index
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class HubError(Exception):
@@ -49,7 +56,7 @@ class HubError(Exception):
         self.message = message or self.default_message
         super().__init__(self.message)
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON body of an error reply: ``{"code": ..., "message": ...}``."""
         return {"code": self.code, "message": self.message}
 
@@ -94,6 +101,21 @@ class InvalidCallbackNumber(BadRequest):
     default_message = "请填写正确的回拨电话，例如 13800138000 或 0755-12345678。"
 
 
+class InvalidTrainingData(BadRequest):
+    """An FAQ or NLU edit was refused; ``problems`` lists ``{file, line, reason, field}`` for the console."""
+
+    status_code = 422
+    code = "invalid_training_data"
+    default_message = "内容未通过校验，文件未修改。"
+
+    def __init__(self, problems: list[dict[str, Any]], message: str | None = None) -> None:
+        self.problems = problems
+        super().__init__(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "problems": self.problems}
+
+
 class NotAuthenticated(HubError):
     status_code = 401
     code = "not_authenticated"
@@ -135,6 +157,10 @@ class AgentNotFound(NotFound):
 class HandoffNotFound(NotFound):
     code = "handoff_not_found"
     default_message = "转人工记录不存在。"
+
+
+class TrainerItemNotFound(NotFound):
+    code = "trainer_item_not_found"
 
 
 class Conflict(HubError):
@@ -183,6 +209,16 @@ class AnonymousCustomer(Conflict):
     default_message = "访客未登录，无法记录身份核验。"
 
 
+class EditConflict(Conflict):
+    code = "edit_conflict"
+    default_message = "该内容已被其他训练师修改，请刷新后再编辑。"
+
+
+class TrainingInProgress(Conflict):
+    code = "training_in_progress"
+    default_message = "已有模型正在训练，请等待其完成。"
+
+
 class ConnectionStateError(HubError):
     code = "connection_state"
 
@@ -200,3 +236,8 @@ class UpstreamUnavailable(HubError):
 class RasaUnavailable(UpstreamUnavailable):
     code = "rasa_unavailable"
     default_message = "智能客服暂时无法回复。"
+
+
+class KnowledgeBaseUnavailable(UpstreamUnavailable):
+    code = "kb_unavailable"
+    default_message = "知识库暂时不可用（模型或索引无法加载）。"

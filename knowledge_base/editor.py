@@ -35,7 +35,7 @@ import yaml
 
 from knowledge_base.exceptions import DataError, EditConflictError, FaqNotFoundError, InvalidEditError, Problem
 from knowledge_base.loader import FaqCatalog, data_files, load_catalog, read_file
-from knowledge_base.schema import Button, Faq
+from knowledge_base.schema import Button, Faq, text_key
 
 FILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")  # a new category file: ``<name>.yml``
 ACTIONS = ("create", "update", "delete", "restore")
@@ -235,11 +235,11 @@ class FaqEditor:
                 file = self._new_file(draft.category, new_file)
                 folder.categories[file] = draft.category
                 folder.faqs[file] = []
-            if folder.locate(faq_id) is not None:
-                where = folder.locate(faq_id)
-                assert where is not None
+            where = folder.locate(faq_id)
+            if where is not None:
                 existing = folder.faqs[where[0]][where[1]]
-                raise InvalidEditError([Problem(where[0], existing.line, f"id {faq_id!r} is taken by {existing.question!r}")])
+                reason = f"id {faq_id!r} is taken by {existing.question!r}"
+                raise InvalidEditError([Problem(where[0], existing.line, reason)])
             after = self._faq(faq_id, draft)
             folder.faqs[file].append(after)
             written = self._write(folder, {file}, focus=(file, faq_id))
@@ -271,8 +271,6 @@ class FaqEditor:
 
     def add_paraphrases(self, faq_id: str, texts: Sequence[str]) -> FaqEdit:
         """Adds wordings to an FAQ (those it already has, in any spacing or punctuation, are skipped)."""
-        from knowledge_base.schema import text_key
-
         with self._locked():
             folder = self._read()
             file, position = self._find(folder, faq_id, None)
@@ -423,7 +421,11 @@ class FaqEditor:
 
     @staticmethod
     def _invalid(problems: list[Problem], folder: _Folder, focus: tuple[Path, str] | None) -> InvalidEditError:
-        """The error for a refused edit, with the field of the edited FAQ on each of its lines."""
+        """The error for a refused edit, with the edited FAQ's field on each of its lines.
+
+        A wording shared with another FAQ is reported at the edited FAQ (the loader reports it at whichever of
+        the two comes later in file order), since that is the one the trainer can change.
+        """
         if focus is None:
             return InvalidEditError(problems)
         file, faq_id = focus
@@ -431,9 +433,32 @@ class FaqEditor:
         for faq in folder.faqs.get(file, []):
             names = field_names(faq)
             if faq.id == faq_id:
-                return InvalidEditError(problems, file, {line + offset: name for offset, name in enumerate(names)})
+                fields = {line + offset: name for offset, name in enumerate(names)}
+                lines = {name: number for number, name in sorted(fields.items(), reverse=True)}
+                mirrored = f"also belongs to {faq_id} ("
+                kept = [problem for problem in problems if mirrored not in problem.reason]
+                kept += _shared_wordings(folder, faq, file, lines)
+                return InvalidEditError(sorted(set(kept)), file, fields)
             line += len(names) + 1  # and the blank line between FAQs
         return InvalidEditError(problems)
+
+
+def _shared_wordings(folder: _Folder, edited: Faq, file: Path, lines: dict[str, int]) -> list[Problem]:
+    """The edited FAQ's wordings that another FAQ has, each at the line of the edited wording."""
+    owners: dict[str, Faq] = {}
+    for faqs in folder.faqs.values():
+        for faq in faqs:
+            if faq.id != edited.id:
+                owners.update((text_key(text), faq) for text in faq.texts)
+    problems = []
+    for position, text in enumerate(edited.texts):
+        owner = owners.get(text_key(text))
+        if owner is not None:
+            field = "question" if position == 0 else f"paraphrases[{position - 1}]"
+            where = f"{owner.file.name}:{owner.line}"
+            reason = f"{edited.id}: the wording {text!r} also belongs to {owner.id} ({where})"
+            problems.append(Problem(file, lines.get(field, 0), reason))
+    return problems
 
 
 def atomic_write(path: Path, text: str) -> None:

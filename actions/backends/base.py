@@ -9,8 +9,9 @@ Conventions:
     * The daily interest rate is an integer in pcm, per cent mille (1/100,000): 20 pcm = 0.02 % per day.
     * Dates (loan day, due dates) are Beijing calendar days; datetimes are timezone-aware.
     * Every method that shows or moves a customer's money or cards needs a fresh identity check
-      (`verify_otp`) and raises `NotVerified` otherwise. Only `get_customer`, `send_otp`, `verify_otp`,
-      `is_locked` and `face_check` work without one.
+      (`verify_otp`, or `record_verification` for a check a trusted person did, e.g. a sign-language
+      interpreter on video) and raises `NotVerified` otherwise. Only `get_customer`, `send_otp`,
+      `verify_otp`, `record_verification`, `is_locked` and `face_check` work without one.
     * Writes take an `idempotency_key`: a retried call with the same key returns the first result; the same
       key with other parameters raises `IdempotencyConflict`.
     * Errors are the exceptions in `exceptions.py`; each has a stable `code` the actions map to a response.
@@ -23,12 +24,20 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal, get_args
 
 Fen = int
 """An amount of money in fen (1/100 元)."""
 
 RatePcm = int
 """A daily interest rate in pcm, per cent mille (1/100,000): 20 = 0.02 % per day."""
+
+VerificationMethod = Literal["video"]
+"""How a trusted person checked a customer's identity outside the SMS flow (`record_verification`):
+``video``: an interpreter compared the customer on a sign-language video call with their ID."""
+
+VERIFICATION_METHODS: tuple[str, ...] = get_args(VerificationMethod)
+"""The `VerificationMethod` values, for checking input at run time."""
 
 
 class CustomerStatus(str, enum.Enum):
@@ -81,7 +90,8 @@ class Customer:
         id: The stable customer id.
         name: The customer's name.
         phone_masked: The mobile number with the middle digits hidden, e.g. ``138****0001``.
-        verified: Whether the identity check (SMS code) is fresh enough for money and card questions.
+        verified: Whether the identity check (SMS code, or a recorded video check) is fresh enough for money
+            and card questions.
         status: Normal, frozen or overdue.
         prefers_sign_language: Offer sign-language video service first.
         hearing_impaired: The customer told the bank they are deaf or hard of hearing.
@@ -397,6 +407,36 @@ class BankBackend(abc.ABC):
 
         Raises:
             UnknownCustomer: No such customer.
+        """
+
+    @abc.abstractmethod
+    async def record_verification(
+        self,
+        customer_id: str,
+        method: VerificationMethod,
+        verified_by: str | None,
+        idempotency_key: str,
+        checked_at: datetime | None = None,
+    ) -> datetime:
+        """Record an identity check a trusted person did outside the SMS flow; return the new verified-until.
+
+        Money and card methods then work as after a right SMS code, for the same time (`VERIFICATION_TTL`),
+        counted from `checked_at` (default now; a moment ahead of the bank's clock counts as now). A longer
+        verification already in force is kept. The bank keeps an audit record: method, who, when checked,
+        when recorded. Only call this for a check the bank trusts, never on the customer's own word.
+
+        Args:
+            customer_id: Whose identity was checked.
+            method: How (`VerificationMethod`).
+            verified_by: Who checked (e.g. the interpreter's id), None when the caller does not know.
+            idempotency_key: One key per check: a retry returns the first result and records nothing new,
+                so one check can never be stretched by recording it again.
+            checked_at: When the check was done.
+
+        Raises:
+            UnknownCustomer, IdentityLocked (a check by a person does not lift the SMS lock), NotVerified
+            (the check is already older than `VERIFICATION_TTL`; nothing is recorded), IdempotencyConflict,
+            ValueError (a method not in `VERIFICATION_METHODS`).
         """
 
     @abc.abstractmethod

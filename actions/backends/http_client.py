@@ -7,6 +7,7 @@ Path scheme (JSON bodies as in `wire`; all money integer fen; ``{c}`` is the cus
 | GET | /v1/customers/{c} | | Customer |
 | POST | /v1/customers/{c}/otp | | OtpSent |
 | POST | /v1/customers/{c}/otp/verify | ``{"code"}`` | tagged OtpResult |
+| POST | /v1/customers/{c}/identity-checks | ``{"method", "verified_by", "checked_at"}`` | ``{"verified_until"}`` |
 | GET | /v1/customers/{c}/identity-lock | | ``{"locked": bool}`` |
 | GET | /v1/customers/{c}/face-check | | FaceCheck |
 | GET | /v1/customers/{c}/credit-limit | | CreditLimit |
@@ -22,11 +23,13 @@ Path scheme (JSON bodies as in `wire`; all money integer fen; ``{c}`` is the cus
 | POST | /v1/customers/{c}/cards | ``{"card_number", "reserved_phone"}`` | Card |
 | DELETE | /v1/customers/{c}/cards/{card} | | 204 |
 
-Every POST and DELETE carries an ``Idempotency-Key`` header: the caller's key for loans, repayments and
-cards, a fresh one per call for SMS codes. So every call is safe to retry, and the client retries each one on
-connect errors, timeouts, 429 and 5xx, with exponential backoff, up to ``retries`` extra attempts; then it
-raises BackendUnavailable. A 4xx error body ``{"error": {"code", "details"}}`` becomes the exception with that
-code (`exceptions.from_payload`); anything else unexpected is BackendUnavailable.
+Every POST and DELETE carries an ``Idempotency-Key`` header: the caller's key for loans, repayments, cards
+and identity checks, a fresh one per call for SMS codes. So every call is safe to retry, and the client
+retries each one on connect errors, timeouts, 429 and 5xx, with exponential backoff, up to ``retries`` extra
+attempts; then it raises BackendUnavailable. A 4xx error body ``{"error": {"code", "details"}}`` becomes the
+exception with that code (`exceptions.from_payload`); anything else unexpected is BackendUnavailable.
+``checked_at`` and ``verified_until`` are ISO 8601 with their offset; ``verified_by`` and ``checked_at`` may be
+null (checked now).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -56,6 +59,7 @@ from actions.backends.base import (
     OtpSent,
     Repayment,
     Transaction,
+    VerificationMethod,
 )
 from actions.backends.exceptions import BackendUnavailable, from_payload
 
@@ -178,6 +182,26 @@ class HttpBankBackend(BankBackend):
             return wire.decode_otp_result(data)
         except (KeyError, TypeError, ValueError) as error:
             raise BackendUnavailable(f"malformed response: {error}") from None
+
+    async def record_verification(
+        self,
+        customer_id: str,
+        method: VerificationMethod,
+        verified_by: str | None,
+        idempotency_key: str,
+        checked_at: datetime | None = None,
+    ) -> datetime:
+        body = {
+            "method": method,
+            "verified_by": verified_by,
+            "checked_at": checked_at.isoformat() if checked_at else None,
+        }
+        path = f"{self._customer(customer_id)}/identity-checks"
+        data = await self._call("POST", path, body=body, idempotency_key=idempotency_key)
+        if not isinstance(data, dict):
+            raise BackendUnavailable("malformed response: expected {'verified_until': datetime}")
+        until: datetime = self._decode(datetime, data.get("verified_until"))
+        return until
 
     async def is_locked(self, customer_id: str) -> bool:
         data = await self._call("GET", f"{self._customer(customer_id)}/identity-lock")

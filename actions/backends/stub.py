@@ -16,6 +16,9 @@ Design choices:
     * No automatic debit runs: an instalment not repaid by its due date becomes overdue.
     * SMS codes are not sent anywhere: the stub logs them (logger ``kefu.bank.stub.sms``) and keeps the last
       one per customer for `debug_last_otp`; the bot never sees them.
+    * A check by a trusted person (`record_verification`, the interpreter's video check) counts like a right
+      SMS code for the same 30 minutes from when it was done, is audited in ``bank_identity_verifications``
+      (method, who, when) and, keyed like every write, is recorded once however often it is retried.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from actions.backends.base import (
     Repayment,
     Transaction,
     TransactionKind,
+    VerificationMethod,
 )
 from actions.backends.clock import BANK_TZ, Clock, SystemClock, bank_date
 from actions.backends.exceptions import (
@@ -103,6 +107,28 @@ class StubBankBackend(BankBackend):
             return stub_accounts.verify_otp(conn, stub_accounts.customer_row(conn, customer_id), code, now)
 
         return await self._thread(self._store.write, customer_id, work)
+
+    async def record_verification(
+        self,
+        customer_id: str,
+        method: VerificationMethod,
+        verified_by: str | None,
+        idempotency_key: str,
+        checked_at: datetime | None = None,
+    ) -> datetime:
+        def work(conn: Connection, now: datetime) -> datetime:
+            row = stub_accounts.customer_row(conn, customer_id)
+            return stub_accounts.record_verification(conn, row, method, verified_by, checked_at or now, now)
+
+        params = {
+            "method": method,
+            "verified_by": verified_by,
+            "checked_at": to_db(checked_at).isoformat() if checked_at else None,  # to_db refuses a naive time
+        }
+        return await self._thread(
+            self._store.write, customer_id, work, key=idempotency_key, operation="record_verification",
+            params=params, result_kind=datetime,
+        )  # fmt: skip
 
     async def is_locked(self, customer_id: str) -> bool:
         def work(conn: Connection, now: datetime) -> bool:
@@ -340,6 +366,14 @@ class StubBankBackend(BankBackend):
         """Skip the SMS dance: verify the customer as if they had entered the right code now."""
         until = self.clock.now() + product.VERIFICATION_TTL
         await self._thread(self._debug_update, customer_id, verified_until=to_db(until))
+
+    async def debug_verifications(self, customer_id: str) -> list[stub_accounts.IdentityVerification]:
+        """The audit records of checks by a trusted person (`record_verification`), oldest first."""
+
+        def work(conn: Connection, now: datetime) -> list[stub_accounts.IdentityVerification]:
+            return stub_accounts.verification_history(conn, customer_id)
+
+        return await self._thread(self._store.read, work)
 
     async def debug_set_face_check(self, customer_id: str, passed: bool) -> None:
         """Record (or forget) a passed face recognition."""

@@ -1,4 +1,4 @@
-"""The stub bank's customers, identity checks (SMS codes, face check) and bound cards.
+"""The stub bank's customers, identity checks (SMS codes, checks by a trusted person, face check) and cards.
 
 Functions here run inside a transaction the caller opened (`stub.StubBankBackend`) and take the time as an
 argument. SMS codes are stored only as a salted hash; the stub hands the plain code to its caller so the
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,7 @@ from actions.backends.base import (
     OtpSent,
     OtpVerified,
     OtpWrong,
+    VERIFICATION_METHODS,
 )
 from actions.backends.clock import bank_date
 from actions.backends.exceptions import (
@@ -43,7 +45,14 @@ from actions.backends.exceptions import (
     UnknownCustomer,
 )
 from actions.backends.stub_ledger import is_overdue, new_id, outstanding_principal
-from actions.backends.stub_schema import cards, customers, from_db, from_db_optional, to_db
+from actions.backends.stub_schema import (
+    cards,
+    customers,
+    from_db,
+    from_db_optional,
+    identity_verifications,
+    to_db,
+)
 
 # Demo issuer table: the first 4 digits of a card number -> bank. The real API knows every BIN.
 BANKS_BY_PREFIX = {"6222": "工商银行", "6217": "建设银行", "6228": "农业银行", "6214": "招商银行", "6216": "中国银行"}
@@ -51,6 +60,7 @@ OTHER_BANK = "其他银行"
 # Demo rule: UnionPay debit cards start with 62; Visa (4), Mastercard (5) and Amex/JCB (3) numbers are taken
 # as credit cards, which product.md refuses.
 CREDIT_CARD_PREFIXES = ("3", "4", "5")
+VERIFIED_BY_MAX_CHARS = 64  # the audit column's width; ids of people are far shorter
 
 
 def customer_row(conn: Connection, customer_id: str) -> Row[Any]:
@@ -171,6 +181,83 @@ def verify_otp(conn: Connection, row: Row[Any], code: str, now: datetime) -> Otp
         return OtpLocked(until)
     conn.execute(update.values(otp_wrong_attempts=wrong))
     return OtpWrong(product.OTP_MAX_WRONG_ATTEMPTS - wrong)
+
+
+# -- checks by a trusted person -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdentityVerification:
+    """One audit record of an identity check done outside the SMS flow (stub only: for tests and demos).
+
+    Attributes:
+        method: How the customer was checked (``video``).
+        verified_by: Who checked them, if the caller said.
+        checked_at: When the check was done.
+        recorded_at: When the bank was told.
+        verified_until: The customer's verified-until the check set.
+    """
+
+    method: str
+    verified_by: str | None
+    checked_at: datetime
+    recorded_at: datetime
+    verified_until: datetime
+
+
+def record_verification(
+    conn: Connection, row: Row[Any], method: str, verified_by: str | None, checked_at: datetime, now: datetime
+) -> datetime:
+    """Count a trusted person's check like a right SMS code from `checked_at`; write the audit record.
+
+    Raises:
+        IdentityLocked: Verification is locked (a person's check does not lift the SMS lock).
+        NotVerified: The check is already older than `product.VERIFICATION_TTL`.
+        ValueError: An unknown method or an over-long `verified_by`.
+    """
+    if method not in VERIFICATION_METHODS:
+        raise ValueError(f"unknown verification method {method!r}; expected one of {VERIFICATION_METHODS}")
+    if verified_by is not None and len(verified_by) > VERIFIED_BY_MAX_CHARS:
+        raise ValueError(f"verified_by is longer than {VERIFIED_BY_MAX_CHARS} characters")
+    if row.locked_until is not None and from_db(row.locked_until) > now:
+        raise IdentityLocked(from_db(row.locked_until))
+    checked_at = min(checked_at, now)  # a caller's clock running ahead must not buy extra time
+    until = checked_at + product.VERIFICATION_TTL
+    if until <= now:
+        raise NotVerified()
+    if row.verified_until is not None:
+        until = max(until, from_db(row.verified_until))
+    conn.execute(customers.update().where(customers.c.id == row.id).values(verified_until=to_db(until)))
+    conn.execute(
+        identity_verifications.insert().values(
+            customer_id=row.id,
+            method=method,
+            verified_by=verified_by,
+            checked_at=to_db(checked_at),
+            recorded_at=to_db(now),
+            verified_until=to_db(until),
+        )
+    )
+    return until
+
+
+def verification_history(conn: Connection, customer_id: str) -> list[IdentityVerification]:
+    """The customer's audit records of checks by a trusted person, oldest first."""
+    rows = conn.execute(
+        select(identity_verifications)
+        .where(identity_verifications.c.customer_id == customer_id)
+        .order_by(identity_verifications.c.seq)
+    ).all()
+    return [
+        IdentityVerification(
+            method=row.method,
+            verified_by=row.verified_by,
+            checked_at=from_db(row.checked_at),
+            recorded_at=from_db(row.recorded_at),
+            verified_until=from_db(row.verified_until),
+        )
+        for row in rows
+    ]
 
 
 # -- cards -------------------------------------------------------------------------------------------------------

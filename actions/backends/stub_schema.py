@@ -126,6 +126,19 @@ transactions = Table(
     Column("memo", String(128), nullable=False, default=""),
 )
 
+identity_verifications = Table(
+    "bank_identity_verifications",
+    metadata,
+    # The audit trail of identity checks done outside the SMS flow (`record_verification`), one row per check.
+    Column("seq", Integer, primary_key=True, autoincrement=True),  # insertion order
+    Column("customer_id", String(64), ForeignKey("bank_customers.id"), nullable=False, index=True),
+    Column("method", String(16), nullable=False),  # base.VerificationMethod, e.g. "video"
+    Column("verified_by", String(64)),  # who checked (e.g. the interpreter's id); NULL if the caller did not say
+    Column("checked_at", DateTime, nullable=False),  # when the check was done
+    Column("recorded_at", DateTime, nullable=False),  # when the bank was told
+    Column("verified_until", DateTime, nullable=False),  # what the check made the customer's verified-until
+)
+
 idempotency_keys = Table(
     "bank_idempotency_keys",
     metadata,

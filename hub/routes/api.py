@@ -91,6 +91,8 @@ async def create_handoff(request: Request) -> Response:
     """The action server's context packet → queued / with an agent / unavailable (ticket offered)."""
     request_ = parse_handoff_request(await read_json(request, MAX_PACKET_BYTES))
     outcome = _hub(request).handoffs.request(request_)
+    if (console := getattr(request.app.state, "trainer", None)) is not None:
+        console.inbox.record_handoff(request_.context)  # the trainer's inbox: the question the bot could not help with
     return JSONResponse(outcome.to_dict(), status_code=200)
 
 

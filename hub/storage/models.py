@@ -293,3 +293,81 @@ class Ticket:
     @classmethod
     def from_row(cls, row: Row) -> Ticket:
         return cls(**dict(row._mapping))
+
+
+# -- trainer console (hub/services/trainer_*.py; records and queries in hub/storage/trainer.py) -----------------
+
+# Every FAQ edit made in the console: who, when, the FAQ before and after (Faq.to_dict()) and the diff of its lines.
+faq_changes = Table(
+    "faq_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("faq_id", String(64), nullable=False, index=True),
+    Column("action", String(16), nullable=False),  # create | update | delete | restore
+    Column("file", String(128), nullable=False),  # the category file's name, e.g. repay.yml
+    Column("agent_id", String(64), ForeignKey("agents.id"), nullable=False),
+    Column("before", JSON),  # None: the FAQ did not exist
+    Column("after", JSON),  # None: the FAQ was deleted
+    Column("diff", Text, nullable=False),
+    Column("reverts", Integer),  # the change a rollback undid
+    Column("created_at", UTCDateTime(), nullable=False),
+    CheckConstraint("action IN ('create', 'update', 'delete', 'restore')", name="ck_faq_changes_action"),
+)
+
+# Customer questions the bot did not answer (personal data masked): the trainer's inbox.
+unanswered_questions = Table(
+    "unanswered_questions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(64), nullable=False),  # Rasa's sender id; not a foreign key (REST tests)
+    Column("text", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),  # clarify | no_answer | fallback | handoff
+    Column("reason", String(32)),  # the handoff reason, for outcome handoff
+    Column("candidates", JSON, nullable=False),  # [{faq_id, question, score}] the knowledge base found
+    Column("status", String(16), nullable=False),  # open | resolved | dismissed
+    Column("faq_id", String(64)),  # resolved: the FAQ that answers it now
+    Column("resolved_by", String(64)),
+    Column("resolved_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_unanswered_questions_status", "status", "created_at"),
+    Index("ix_unanswered_questions_conversation", "conversation_id"),
+    CheckConstraint("status IN ('open', 'resolved', 'dismissed')", name="ck_unanswered_questions_status"),
+)
+
+# Rasa training runs started from the console, with the evaluation that decided whether the model went live.
+training_runs = Table(
+    "training_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("agent_id", String(64), ForeignKey("agents.id"), nullable=False),
+    Column("status", String(16), nullable=False),  # training | evaluating | activated | refused | trained | failed
+    Column("model_file", Text),
+    Column("log_file", Text, nullable=False),
+    Column("evaluation", JSON),  # the new model's held-out intent F1 and test stories
+    Column("baseline", JSON),  # the active model's, when it was compared
+    Column("message", Text, nullable=False),  # why it was activated, refused or failed (shown in the console)
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+)
+
+# Evaluations by model file content (sha256), so the active model is evaluated once, not at every training.
+model_evaluations = Table(
+    "model_evaluations",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("model_file", Text, nullable=False),
+    Column("evaluation", JSON, nullable=False),
+    Column("evaluated_at", UTCDateTime(), nullable=False),
+)
+
+# Which model the console put into the running Rasa server, when and why (trained | rollback).
+model_activations = Table(
+    "model_activations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_file", Text, nullable=False),
+    Column("agent_id", String(64), ForeignKey("agents.id"), nullable=False),
+    Column("run_id", Integer),
+    Column("reason", String(16), nullable=False),
+    Column("activated_at", UTCDateTime(), nullable=False),
+)

@@ -36,6 +36,7 @@ from hub.storage.models import (
     metadata,
     tickets,
 )
+from hub.storage.trainer import TrainerQueries
 
 # Seconds a SQLite writer waits for another writer's lock before failing: transactions are short, so a
 # few seconds only matters when a second process (a test, a CLI) touches the same file.
@@ -109,8 +110,11 @@ class Store:
             _in_transaction.reset(token)
 
 
-class Transaction:
-    """Queries and writes inside one transaction. Returns frozen records, never live rows."""
+class Transaction(TrainerQueries):
+    """Queries and writes inside one transaction. Returns frozen records, never live rows.
+
+    The trainer console's queries are inherited from :class:`~hub.storage.trainer.TrainerQueries`.
+    """
 
     def __init__(self, connection: Connection) -> None:
         self._c = connection

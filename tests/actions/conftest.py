@@ -143,6 +143,22 @@ class Conversation:
         self.events += [slot_event(name, value) for name, value in slots.items()]
         return self
 
+    def hub_verified(self, at: datetime = START, method: str = "video") -> Conversation:
+        """The hub's events after an interpreter checked the customer on video and resolved the stay.
+
+        As ``POST /conversations/{id}/tracker/events`` leaves them: ``verified`` true and ``verification_method``
+        set, then ``resume``, stamped by Rasa at `at`.
+        """
+        stamp = at.timestamp()
+        self.verified = True
+        self.slots["verification_method"] = method
+        self.events += [
+            {"event": "slot", "timestamp": stamp, "name": "verified", "value": True},
+            {"event": "slot", "timestamp": stamp, "name": "verification_method", "value": method},
+            {"event": "resume", "timestamp": stamp},
+        ]
+        return self
+
     def start_form(self, form: str) -> Conversation:
         """The form activates (its activation time keys the idempotency of its write)."""
         self.events += [action_event(form), loop_event(form)]

@@ -7,6 +7,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from actions.backends import product
 from actions.backends.clock import FakeClock
 from actions.backends.exceptions import BackendUnavailable
 from actions.backends.stub import StubBankBackend
@@ -88,6 +89,17 @@ async def test_verify_form_anonymous_customer_is_told_to_log_in_and_form_stops(b
     assert result.responses == ["utter_login_required"]
     assert result.slots["requested_slot"] is None
     assert "verified" not in result.slots
+
+
+async def test_verify_form_after_hub_video_check_stops_without_a_code(bank: StubBankBackend) -> None:
+    conversation = Conversation(customer="cust-deaf", verified=None).hub_verified()
+    conversation.say("我要借钱", "apply_loan").start_form(FORM)
+
+    result = await run(ValidateVerifyIdentityForm(), conversation.tracker(form=FORM))
+
+    assert result.responses == []
+    assert result.slots["requested_slot"] is None
+    assert bank.debug_last_otp("cust-deaf") is None
 
 
 async def test_verify_form_already_verified_stops_without_a_code(bank: StubBankBackend) -> None:
@@ -257,3 +269,40 @@ async def test_continue_after_verification_anonymous_is_not_verified(bank: StubB
     result = await run(ActionContinueAfterVerification(), Conversation(customer=None, verified=None).tracker())
 
     assert result.slots == {"verified": None}
+
+
+async def test_continue_after_verification_hub_video_check_keeps_verified_and_records_it(
+    bank: StubBankBackend, clock: FakeClock
+) -> None:
+    conversation = Conversation(customer="cust-deaf", verified=None).hub_verified()
+
+    result = await run(ActionContinueAfterVerification(), conversation.tracker())
+
+    assert result.slots == {"verified": True}
+    assert (await bank.get_customer("cust-deaf")).verified
+    (record,) = await bank.debug_verifications("cust-deaf")
+    assert (record.method, record.checked_at) == ("video", clock.now())
+
+
+async def test_continue_after_verification_hub_video_check_too_old_is_not_verified(
+    bank: StubBankBackend, clock: FakeClock
+) -> None:
+    conversation = Conversation(customer="cust-deaf", verified=None).hub_verified()
+    clock.advance(product.VERIFICATION_TTL)
+
+    result = await run(ActionContinueAfterVerification(), conversation.tracker())
+
+    assert result.slots == {"verified": None}
+    assert await bank.debug_verifications("cust-deaf") == []
+
+
+async def test_continue_after_verification_hub_video_check_while_locked_hands_off(bank: StubBankBackend) -> None:
+    await bank.send_otp("cust-deaf")
+    for _ in range(product.OTP_MAX_WRONG_ATTEMPTS):
+        await bank.verify_otp("cust-deaf", "999999" if bank.debug_last_otp("cust-deaf") != "999999" else "888888")
+    conversation = Conversation(customer="cust-deaf", verified=False).hub_verified()
+
+    result = await run(ActionContinueAfterVerification(), conversation.tracker())
+
+    assert result.slots == {"verified": False, "handoff_reason": "identity_locked"}
+    assert await bank.debug_verifications("cust-deaf") == []

@@ -322,6 +322,37 @@ async def test_submit_loan_face_check_missing_points_to_the_app(verified_bank: S
     assert result.slots["loan_confirmed"] is None
 
 
+# -- after the interpreter's video check (the hub's events, no SMS code) ---------------------------------------
+
+
+async def test_loan_application_after_hub_video_check_proceeds_to_the_loan(bank: StubBankBackend) -> None:
+    conversation = Conversation(customer="cust-deaf", verified=None).hub_verified()
+    conversation.say("我要借钱", "apply_loan").start_form(FORM)
+
+    started = await run(ValidateLoanForm(), conversation.tracker(form=FORM))
+    amount = await _amount(conversation, 5000)
+    conversation.set(loan_amount=5000, loan_term=10, loan_purpose="装修")
+    quote = await run(ActionAskLoanConfirmed(), conversation.tracker(form=FORM, requested="loan_confirmed"))
+    submitted = await run(ActionSubmitLoan(), conversation.say("确认", "affirm").set(loan_confirmed=True).tracker())
+
+    assert started.responses == ["utter_loan_start"]
+    assert started.variables("utter_loan_start") == {"max_loan": "40,000.00"}
+    assert amount.slots["loan_amount"] == 5000
+    assert quote.variables("utter_loan_quote")["amount"] == "5,000.00"
+    assert submitted.responses == ["utter_loan_success"]
+    assert [loan.principal_fen for loan in await bank.list_loans("cust-deaf")] == [500_000]
+    assert len(await bank.debug_verifications("cust-deaf")) == 1
+
+
+async def test_loan_application_without_hub_video_check_shows_no_figures(bank: StubBankBackend) -> None:
+    conversation = Conversation(customer="cust-deaf", verified=None).say("我要借钱", "apply_loan").start_form(FORM)
+
+    result = await run(ValidateLoanForm(), conversation.tracker(form=FORM))
+
+    assert result.responses == ["utter_verify_first"]
+    _no_figures(result)
+
+
 # -- schedule ------------------------------------------------------------------------------------------------
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import zlib
 from pathlib import Path
@@ -48,7 +47,7 @@ def test_action_server_entry_point_serves_metrics_for_webhook_calls(tmp_path: Pa
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(port)]
-    env = {"KEFU_VAR_DIR": str(tmp_path), "SANIC_HOST": "127.0.0.1", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    env = {"KEFU_VAR_DIR": str(tmp_path), "SANIC_HOST": "127.0.0.1"}
     with running(command, f"{url}/health", tmp_path / "actions.log", env):
         call = {"next_action": "no_such_action", "tracker": {"sender_id": "t1"}, "version": "3.6.21"}
         assert httpx.post(f"{url}/webhook", json=call).status_code == 404

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import uvicorn
@@ -64,6 +64,12 @@ def build_app(stub: StubBankBackend, faults: Faults) -> Starlette:
 
     async def verify_otp(r: Request) -> Any:
         return wire.encode_otp_result(await stub.verify_otp(customer(r), (await body(r))["code"]))
+
+    async def identity_check(r: Request) -> Any:
+        data = await body(r)
+        checked_at = datetime.fromisoformat(data["checked_at"]) if data.get("checked_at") else None
+        until = await stub.record_verification(customer(r), data["method"], data.get("verified_by"), key(r), checked_at)
+        return {"verified_until": until}
 
     async def identity_lock(r: Request) -> Any:
         return {"locked": await stub.is_locked(customer(r))}
@@ -129,6 +135,7 @@ def build_app(stub: StubBankBackend, faults: Faults) -> Starlette:
         Route(c, endpoint(get_customer)),
         Route(f"{c}/otp", endpoint(send_otp), methods=["POST"]),
         Route(f"{c}/otp/verify", endpoint(verify_otp), methods=["POST"]),
+        Route(f"{c}/identity-checks", endpoint(identity_check), methods=["POST"]),
         Route(f"{c}/identity-lock", endpoint(identity_lock)),
         Route(f"{c}/face-check", endpoint(face_check)),
         Route(f"{c}/credit-limit", endpoint(credit_limit)),

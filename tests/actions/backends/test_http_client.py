@@ -5,11 +5,12 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from actions.backends import product
 from actions.backends.base import LoanStatus, OtpLocked, OtpVerified, OtpWrong, RepaymentKind
 from actions.backends.clock import FakeClock
 from actions.backends.exceptions import (
@@ -141,6 +142,58 @@ async def test_http_otp_wrong_and_lock_results_round_trip(
     with pytest.raises(IdentityLocked) as raised:
         await client.send_otp("cust-good")
     assert raised.value.until == locked.until
+
+
+async def test_http_record_verification_verifies_and_is_audited_once(
+    client: HttpBankBackend, stub: StubBankBackend, clock: FakeClock, faults: Faults
+) -> None:
+    checked_at = clock.now() - timedelta(minutes=5)
+
+    until = await client.record_verification("cust-deaf", "video", "agent-li", "check-1", checked_at)
+    again = await client.record_verification("cust-deaf", "video", "agent-li", "check-1", checked_at)
+
+    assert until == again == checked_at + product.VERIFICATION_TTL
+    assert (await client.credit_limit("cust-deaf")) == await stub.credit_limit("cust-deaf")
+    (record,) = await stub.debug_verifications("cust-deaf")
+    assert (record.method, record.verified_by, record.checked_at) == ("video", "agent-li", checked_at)
+    assert faults.seen[0] == ("POST", "/v1/customers/cust-deaf/identity-checks", "check-1")
+
+
+async def test_http_record_verification_without_who_and_when_counts_from_now(
+    client: HttpBankBackend, stub: StubBankBackend, clock: FakeClock
+) -> None:
+    assert await client.record_verification("cust-deaf", "video", None, "check-1") == (
+        clock.now() + product.VERIFICATION_TTL
+    )
+    assert (await stub.debug_verifications("cust-deaf"))[0].verified_by is None
+
+
+async def test_http_record_verification_refusals_map_to_exceptions(
+    client: HttpBankBackend, stub: StubBankBackend, clock: FakeClock
+) -> None:
+    with pytest.raises(NotVerified):
+        await client.record_verification("cust-deaf", "video", None, "check-1", clock.now() - timedelta(hours=1))
+    with pytest.raises(UnknownCustomer):
+        await client.record_verification("cust-nobody", "video", None, "check-2")
+    await client.send_otp("cust-deaf")
+    code = stub.debug_last_otp("cust-deaf")
+    assert code is not None
+    for _ in range(product.OTP_MAX_WRONG_ATTEMPTS):
+        await client.verify_otp("cust-deaf", f"{(int(code) + 1) % 1_000_000:06d}")
+    with pytest.raises(IdentityLocked):
+        await client.record_verification("cust-deaf", "video", None, "check-3")
+    assert await stub.debug_verifications("cust-deaf") == []
+
+
+async def test_http_record_verification_lost_response_is_retried_and_recorded_once(
+    client: HttpBankBackend, stub: StubBankBackend, faults: Faults
+) -> None:
+    faults.lose_next = 1  # the bank records the check, then the answer is lost
+
+    until = await client.record_verification("cust-deaf", "video", "agent-li", "check-1")
+
+    assert [record.verified_until for record in await stub.debug_verifications("cust-deaf")] == [until]
+    assert [key for _, _, key in faults.seen] == ["check-1", "check-1"]
 
 
 async def test_http_server_errors_twice_then_success_is_retried(

@@ -14,7 +14,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from hub.exceptions import RasaUnavailable
 from hub.routes.metrics import TimedBotChannel
 from hub.services.rasa import BotReply
-
 from tests.hub.routes.conftest import Served
 from tests.hub.support.clients import is_message, receive_until
 
@@ -41,9 +40,10 @@ def test_metrics_counts_http_requests_by_handler_name_not_path(served: Served) -
     after = scrape(served)
     health = {"endpoint": "health", "method": "GET", "status": "200"}
     missing = {"endpoint": "get_conversation", "method": "GET", "status": "404"}
-    assert value(after, "kefu_hub_http_requests_total", **health) == value(
-        before, "kefu_hub_http_requests_total", **health
-    ) + 1
+    assert (
+        value(after, "kefu_hub_http_requests_total", **health)
+        == value(before, "kefu_hub_http_requests_total", **health) + 1
+    )
     assert value(after, "kefu_hub_http_requests_total", **missing) >= 1
     assert value(after, "kefu_hub_http_request_seconds_count", endpoint="health") >= 1
     assert not any("no-such-id" in str(key) for key in after)

@@ -224,7 +224,7 @@ def test_both_pages_get_the_ice_servers_and_the_widget_its_labels(served: Served
     assert settings["texts"]["no_camera"] == "未检测到摄像头，已为您切换为文字服务。"
     me = login(served.url, "interpreter1", "kefu-interpreter1").get("/agent/api/me").json()
     assert me["video"]["ice_servers"] == []
-    assert me["video"]["fallback_texts"]["no_camera"] == "未检测到摄像头，已切换为文字服务，请通过文字与客户沟通。"
+    assert me["video"]["fallback_texts"]["no_camera"] == "未检测到您的摄像头，已切换为文字服务，请通过文字与客户沟通。"
     created = httpx.post(f"{served.url}/api/conversations", json={"customer_id": "cust-deaf"}).json()
     assert created["prefers_sign_language"] is True
     conversation = httpx.get(f"{served.url}/api/conversations/{created['conversation_id']}").json()
