@@ -11,6 +11,7 @@ index, the bot and ``kefu kb pairs`` all embed exactly the same way.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -158,13 +159,22 @@ class Embedder:
             self._cache.clear()
 
 
+def hub_downloads_allowed() -> bool:
+    """Whether a model *name* may be fetched from a model hub: only when ``HF_HUB_OFFLINE`` is set to 0/false.
+
+    The default model is a local folder and never needs the network; a deployment that can reach a hub and
+    names a hub model sets ``HF_HUB_OFFLINE=0`` on purpose.
+    """
+    return os.environ.get("HF_HUB_OFFLINE", "1").strip().lower() in {"0", "false", "no", "off"}
+
+
 def _load(model: str) -> Any:
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as error:  # pragma: no cover - a dependency of the project
         raise ModelError(f"sentence-transformers is not installed: {error}") from error
     try:
-        return SentenceTransformer(model, device="cpu", local_files_only=True)
+        return SentenceTransformer(model, device="cpu", local_files_only=not hub_downloads_allowed())
     except Exception as error:  # the library raises OSError, ValueError, HF errors … for a bad folder
         raise ModelError(
             f"cannot load the embedding model {model!r} (set KEFU_EMBEDDING_MODEL, or run "

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Row
 
 from actions.backends import product
 from actions.backends.base import (
+    VERIFICATION_METHODS,
     Card,
     CreditLimit,
     Customer,
@@ -29,7 +30,6 @@ from actions.backends.base import (
     OtpSent,
     OtpVerified,
     OtpWrong,
-    VERIFICATION_METHODS,
 )
 from actions.backends.clock import bank_date
 from actions.backends.exceptions import (

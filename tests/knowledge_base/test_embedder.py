@@ -76,3 +76,18 @@ def test_model_fingerprint_hub_name_is_the_name() -> None:
 def test_embedder_missing_model_fails_with_the_setting_name(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="KEFU_EMBEDDING_MODEL"):
         Embedder(str(tmp_path / "no-such-model"))
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"), [(None, False), ("1", False), ("true", False), ("0", True), ("false", True)]
+)
+def test_hub_downloads_allowed_only_when_offline_mode_is_switched_off(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, allowed: bool
+) -> None:
+    from knowledge_base.embedder import hub_downloads_allowed
+
+    if value is None:
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    else:
+        monkeypatch.setenv("HF_HUB_OFFLINE", value)
+    assert hub_downloads_allowed() is allowed

@@ -147,9 +147,7 @@ async def test_record_verification_audits_method_who_and_when(bank: StubBankBack
     assert await bank.debug_verifications("cust-good") == []
 
 
-async def test_record_verification_counts_from_when_the_check_was_done(
-    bank: StubBankBackend, clock: FakeClock
-) -> None:
+async def test_record_verification_counts_from_when_the_check_was_done(bank: StubBankBackend, clock: FakeClock) -> None:
     checked_at = clock.now() - timedelta(minutes=20)
 
     until = await bank.record_verification("cust-deaf", "video", None, "check-1", checked_at)
