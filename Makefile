@@ -22,6 +22,10 @@ export TRANSFORMERS_OFFLINE ?= 1
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export RASA_TELEMETRY_ENABLED ?= false
+# Rasa's HTTP API (tracker events: pause, resume, identity slots) takes this token; a fresh one per `make run`
+# unless set. Rasa listens on 127.0.0.1 only.
+KEFU_RASA_TOKEN ?= $(shell $(BASE_PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
+export KEFU_RASA_TOKEN
 
 .PHONY: help install model embedding-model index prepare run test test-fast lint format bench clean
 

@@ -11,7 +11,8 @@ count the customer as verified, `confirm_trusted_check` records the check with t
 (`BankBackend.record_verification`) and the action goes on. The record's idempotency key is the hub's slot
 event, so one check is recorded once: it counts for the SMS check's 30 minutes from when the hub reported it,
 and no later action can stretch it. After that the bank answers "not verified" and the customer verifies by
-SMS like everyone else.
+SMS like everyone else. The price: in such a conversation every bank action first asks the bank whether the
+customer is verified (one `get_customer` call).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ Secrets come only from the environment.
 | KEFU_HUB_SEED_DEMO | true | create the demo agents on start-up if they do not exist |
 | KEFU_HUB_BCRYPT_ROUNDS | 12 | bcrypt cost for new password hashes (4–31; tests use 4) |
 | KEFU_HUB_AUTO_ASSIGN | true | push waiting customers to online agents; otherwise agents only "accept next" |
+| KEFU_RASA_TOKEN | none | token of Rasa's HTTP API (``rasa run --auth-token``); sent with tracker events |
 | KEFU_HUB_RASA_TIMEOUT | 30 | seconds to wait for Rasa's reply to one message |
 | KEFU_HUB_ICE_SERVERS | [] | sign-language video: JSON array of RTCIceServer objects (STUN/TURN), see below |
 
@@ -79,6 +80,7 @@ class Settings:
     bcrypt_rounds: int
     auto_assign: bool
     rasa_timeout: float
+    rasa_token: str | None = None
     ice_servers: tuple[dict[str, Any], ...] = ()
 
     @classmethod
@@ -104,6 +106,7 @@ class Settings:
             bcrypt_rounds=_int(env, "KEFU_HUB_BCRYPT_ROUNDS", 12, low=4, high=31),
             auto_assign=_bool(env, "KEFU_HUB_AUTO_ASSIGN", True),
             rasa_timeout=_float(env, "KEFU_HUB_RASA_TIMEOUT", 30.0, low=0.1),
+            rasa_token=env.get("KEFU_RASA_TOKEN") or None,
             ice_servers=_ice_servers(env, "KEFU_HUB_ICE_SERVERS"),
         )
 

@@ -17,6 +17,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 
+RASA_TOKEN = "test-rasa-token"  # Rasa's HTTP API token in the test stack; the hub sends it
+
+
 @dataclass(frozen=True)
 class RasaStack:
     """URLs of a Rasa server and its action server started for the test session."""
@@ -59,7 +62,8 @@ def rasa_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
     }
     actions = [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)]
     rasa = [
-        str(VENV_BIN / "rasa"), "run", "--enable-api", "--port", str(rasa_port),
+        str(VENV_BIN / "rasa"), "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(rasa_port),
+        "--auth-token", RASA_TOKEN,
         "--model", str(trained_model), "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
     ]  # fmt: skip
     with (

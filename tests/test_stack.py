@@ -15,7 +15,7 @@ import pytest
 import websockets
 import yaml
 
-from tests.conftest import RasaStack
+from tests.conftest import RASA_TOKEN, RasaStack
 from tests.hub.support.clients import is_message, is_type, login, receive_until
 from tests.hub.support.hub_process import HubProcess
 
@@ -27,9 +27,8 @@ FAQ_ID = "early-001"
 
 @pytest.fixture(scope="module")
 def hub(rasa_stack: RasaStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    process = HubProcess(
-        tmp_path_factory.mktemp("stack-hub"), {"KEFU_RASA_URL": rasa_stack.rasa_url}, port=rasa_stack.hub_port
-    ).start()
+    env = {"KEFU_RASA_URL": rasa_stack.rasa_url, "KEFU_RASA_TOKEN": RASA_TOKEN}
+    process = HubProcess(tmp_path_factory.mktemp("stack-hub"), env, port=rasa_stack.hub_port).start()
     try:
         yield process
     finally:

@@ -64,7 +64,9 @@ class Hub:
         store = store or Store(settings.database_url)
         bus = EventBus()
         tasks = BackgroundTasks()
-        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout) if bot is None or tracker is None else None
+        rasa = None
+        if bot is None or tracker is None:
+            rasa = RasaClient(settings.rasa_url, settings.rasa_timeout, token=settings.rasa_token)
         if bot is None:
             bot = rasa
         if tracker is None:

@@ -79,8 +79,15 @@ class TrackerSync(Protocol):
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+        token: str | None = None,
+    ) -> None:
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._api_params = {"token": token} if token else {}  # Rasa's HTTP API (`--auth-token`), not the channel
 
     async def send_message(
         self, conversation_id: str, text: str, metadata: Mapping[str, Any] | None = None
@@ -110,6 +117,7 @@ class RasaClient:
             response = await self._client.post(
                 f"/conversations/{conversation_id}/tracker/events",
                 json=events,
+                params=self._api_params,
                 timeout=TRACKER_TIMEOUT_SECONDS,
             )
             response.raise_for_status()

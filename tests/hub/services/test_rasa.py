@@ -64,3 +64,21 @@ async def test_pause_alone_is_still_one_event() -> None:
     sync.pause("c1")
     await sync.flush("c1")
     assert recorder.bodies == [[{"event": "pause"}]]
+
+
+async def test_rasa_client_sends_the_api_token_with_tracker_events() -> None:
+    import httpx
+
+    from hub.services.rasa import RasaClient
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={})
+
+    client = RasaClient("http://rasa", 5.0, transport=httpx.MockTransport(handler), token="s3cret")
+    await client.append_event("conv-1", "pause")
+    await client.close()
+    assert seen[0].url.params["token"] == "s3cret"
+    assert seen[0].url.path == "/conversations/conv-1/tracker/events"

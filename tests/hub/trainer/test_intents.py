@@ -85,7 +85,7 @@ def test_unknown_intent_is_not_found(intents: IntentService) -> None:
 
 
 def test_entity_markup_helpers() -> None:
-    assert plain_text("我要借[5000](amount)分[12期]{\"entity\": \"term\"}") == "我要借5000分12期"
+    assert plain_text('我要借[5000](amount)分[12期]{"entity": "term"}') == "我要借5000分12期"
     assert entity_problems('分[12期]{"entity": "term"}', {"term"}) == []
 
 
