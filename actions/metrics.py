@@ -27,7 +27,9 @@ from knowledge_base.service import set_query_timer
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 
 # Actions take from well under a millisecond (slot checks) to a backend round trip or a KB query (10–100 ms).
-ACTION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
+ACTION_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+)  # fmt: skip
 # A query embedding takes ~10–40 ms on one CPU thread; a flat FAISS search over ~1,500 vectors well under 1 ms.
 KB_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0)
 

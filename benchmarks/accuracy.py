@@ -94,7 +94,7 @@ def _send(
         )
         response.raise_for_status()
         latency_ms = (time.perf_counter() - started) * 1000
-        tracker = client.get(f"/conversations/{sender}/tracker")
+        tracker = client.get(f"/conversations/{sender}/tracker", params={"token": stack.rasa_token})
         tracker.raise_for_status()
     except httpx.HTTPError:
         return ERROR, (time.perf_counter() - started) * 1000

@@ -61,7 +61,7 @@ FULL = Options(
     out=PROJECT_ROOT / "reports",
     phases=PHASES,
     smoke=False,
-    users=(10, 50, 100, 200),  # 10: what a quiet hour looks like; 50–200: the levels
+    users=(2, 10, 50, 100, 200),  # 2 and 10: a quiet hour, below saturation; 50–200: the levels
     duration_seconds=60.0,  # long enough for a few thousand replies per level
     echo_duration_seconds=20.0,  # the echo path is steady within seconds
     think_seconds=1.0,  # N customers then offer about N messages a second
@@ -234,15 +234,22 @@ def load_phase(stack: Stack, texts: Sequence[str], options: Options, command: st
         _say(f"load: {users} customers on the bot for {settings.duration_seconds:.0f} s")
         before = _snapshots(stack)
         bot = asyncio.run(run_phase(stack.hub_url, texts, settings, BOT))
+        waited = settle(stack)  # messages still queued are answered, and counted, before the snapshot
         after = _snapshots(stack)
-        waited = settle(stack)
         echo_settings = replace(settings, duration_seconds=options.echo_duration_seconds)
         _say(f"load: {users} customers on /ws/echo for {echo_settings.duration_seconds:.0f} s")
         echo = asyncio.run(run_phase(stack.hub_url, texts, echo_settings, ECHO))
         settle(stack)
         bot_summary, echo_summary = bot.summary(), echo.summary()
         delta = {name: after[name].minus(before[name]) for name in after}
-        split = breakdown(bot_summary["mean_ms"] or 0.0, delta["hub"], delta["rasa"], delta["actions"])
+        split = breakdown(
+            bot_summary["mean_ms"] or 0.0,
+            delta["hub"],
+            delta["rasa"],
+            delta["actions"],
+            seconds=bot.duration_seconds + waited,
+            complete=bot_summary["errors_total"] == 0,
+        )
         ratio_p50 = _ratio(bot_summary["p50_ms"], echo_summary["p50_ms"])
         ratio_p95 = _ratio(bot_summary["p95_ms"], echo_summary["p95_ms"])
         goal_met = (

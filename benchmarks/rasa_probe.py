@@ -31,7 +31,10 @@ from prometheus_client import Histogram, start_http_server
 
 PORT_VARIABLE = "KEFU_BENCH_RASA_METRICS_PORT"
 # A graph node can take 50 µs (a lookup) or 100 ms (DIET under load); a message up to seconds when queued.
-BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0)
+BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0,
+    2.5, 5.0, 10.0, 30.0,
+)  # fmt: skip
 
 MESSAGE_SECONDS = Histogram("kefu_rasa_message_seconds", "One message through Agent.handle_message", buckets=BUCKETS)
 NLU_SECONDS = Histogram("kefu_rasa_nlu_seconds", "NLU pipeline for one message", buckets=BUCKETS)

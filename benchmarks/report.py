@@ -203,11 +203,36 @@ def _load_section(load: dict[str, Any]) -> list[str]:
     ]
     levels = load["levels"]
     names = list(levels[0]["breakdown"]["components"]) if levels else []
-    lines += _table(
-        ["component", *[f"{lv['users']} customers" for lv in levels]],
-        [[name, *[ms(lv["breakdown"]["components"][name]) for lv in levels]] for name in names]
-        + [["= customer's mean latency", *[ms(lv["bot"]["mean_ms"]) for lv in levels]]],
-    )
+    breakdowns = [lv["breakdown"] for lv in levels]
+    rows = [[name, *[ms(b["components"][name]) for b in breakdowns]] for name in names]
+    rows.append(["= customer's mean latency", *[ms(lv["bot"]["mean_ms"]) for lv in levels]])
+    rows += [
+        [f"CPU ms per message: {process}", *[ms(b["cpu_ms_per_message"][process]) for b in breakdowns]]
+        for process in ("rasa", "actions", "hub")
+    ]
+    rows += [
+        [f"CPU cores used: {process}", *[f"{b['cpu_cores_used'][process]:.2f}" for b in breakdowns]]
+        for process in ("rasa", "actions", "hub")
+    ]
+    rows.append(["policy predictions per message", *[f"{b['policy_predictions_per_message']:.2f}" for b in breakdowns]])
+    rows += [
+        [f"action call part: {part}", *[ms(b["action_call_ms"][part]) for b in breakdowns]]
+        for part in ("payload", "http", "validate", "nlg")
+    ]
+    lines += _table(["component", *[f"{lv['users']} customers" for lv in levels]], rows)
+    lines += [
+        "“–” for the hub: some customers gave up waiting (errors), so their latency is not in the mean while "
+        "the servers' figures include their messages. Rasa handles messages on one event loop, so its CPU time "
+        "per message bounds what one Rasa process can answer:",
+        "",
+    ]
+    if breakdowns and breakdowns[0]["cpu_ms_per_message"]["rasa"]:
+        rasa_cpu = breakdowns[0]["cpu_ms_per_message"]["rasa"]
+        lines += [
+            f"- at {levels[0]['users']} customers Rasa spent {rasa_cpu:.0f} ms of CPU per message: at most "
+            f"≈ {1000 / rasa_cpu:.1f} messages per second per Rasa process, whatever the hub does.",
+            "",
+        ]
     if levels:
         top = levels[0]["breakdown"]
         lines += [
@@ -275,7 +300,7 @@ def charts(report: dict[str, Any], out: Path) -> list[Path]:
         bottoms = [0.0] * len(levels)
         labels = [str(u) for u in users]
         for name in names:
-            values = [max(lv["breakdown"]["components"][name], 0.0) for lv in levels]
+            values = [max(lv["breakdown"]["components"][name] or 0.0, 0.0) for lv in levels]
             axes.bar(labels, values, bottom=bottoms, label=name)
             bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
         axes.set_xlabel("concurrent customers")

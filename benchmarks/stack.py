@@ -126,6 +126,7 @@ class Stack:
     action_url: str
     hub_url: str
     recorder_url: str
+    rasa_token: str  # Rasa's HTTP API token (``--auth-token``), as in the Procfile; the REST channel needs none
     var_dir: Path
     model: Path
 
@@ -156,6 +157,7 @@ def running_stack(model: Path | None = None, *, with_hub: bool = True, keep_var_
     action_url = f"http://127.0.0.1:{ports['actions']}"
     hub_url = f"http://127.0.0.1:{ports['hub']}"
     recorder_url = f"http://127.0.0.1:{ports['recorder']}"
+    rasa_token = secrets.token_hex(16)
     try:
         with ExitStack() as stack:
             env = {
@@ -163,6 +165,7 @@ def running_stack(model: Path | None = None, *, with_hub: bool = True, keep_var_
                 "KEFU_ACTION_URL": f"{action_url}/webhook",
                 "KEFU_RASA_TRACKER_DB": str(var_dir / "rasa_tracker.db"),
                 "KEFU_RASA_URL": rasa_url,
+                "KEFU_RASA_TOKEN": rasa_token,
                 "KEFU_HUB_URL": recorder_url,
                 "KEFU_EMBEDDING_MODEL": str(kb.embedding_model),
                 "KEFU_KB_INDEX_DIR": str(kb.index_dir),
@@ -179,7 +182,7 @@ def running_stack(model: Path | None = None, *, with_hub: bool = True, keep_var_
                 "actions": [python, "-m", "actions.server", "--actions", "actions", "--port", str(ports["actions"])],
                 "rasa": [
                     python, "-m", "benchmarks.rasa_probe", "run", "--enable-api", "--interface", "127.0.0.1",
-                    "--port", str(ports["rasa"]), "--model", str(model),
+                    "--auth-token", rasa_token, "--port", str(ports["rasa"]), "--model", str(model),
                     "--endpoints", str(endpoints), "--credentials", "bot/credentials.yml",
                 ],
             }  # fmt: skip
@@ -205,6 +208,7 @@ def running_stack(model: Path | None = None, *, with_hub: bool = True, keep_var_
                 action_url=action_url,
                 hub_url=hub_url,
                 recorder_url=recorder_url,
+                rasa_token=rasa_token,
                 var_dir=var_dir,
                 model=model,
             )

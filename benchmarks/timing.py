@@ -42,15 +42,26 @@ COMPONENTS = (
 )
 
 
+PROCESSES = ("hub", "rasa", "actions")
+
+
 @dataclass(frozen=True)
 class Breakdown:
-    """Mean milliseconds per customer message by component, and per-process figures behind them."""
+    """Mean milliseconds per customer message by component, and per-process figures behind them.
+
+    ``components["hub"]`` is None when some customers gave up waiting: their messages were still answered,
+    so the servers' figures cover more messages than the customers' mean latency does.
+    """
 
     messages: float
-    components: dict[str, float]
+    components: dict[str, float | None]
     p95_ms: dict[str, float | None]
     graph_nodes_ms: dict[str, float]  # mean per message of each Rasa graph node, slowest first
     actions_ms: dict[str, float]  # mean per message of each action, as the action server timed it
+    action_call_ms: dict[str, float]  # the parts of Rasa's action server calls, per message
+    policy_predictions_per_message: float
+    cpu_ms_per_message: dict[str, float]  # CPU time of each process (process_cpu_seconds_total) per message
+    cpu_cores_used: dict[str, float]  # each process's CPU time over the phase's wall time
 
 
 def _per_message(seconds: float, messages: float) -> float:
@@ -62,8 +73,23 @@ def _p95(snapshot: Snapshot, histogram: str, **labels: str) -> float | None:
     return round(value * 1000, 2) if value is not None else None
 
 
-def breakdown(client_mean_ms: float, hub: Snapshot, rasa: Snapshot, actions: Snapshot) -> Breakdown:
-    """Splits ``client_mean_ms`` with the deltas of the three processes' metrics over the same phase."""
+def breakdown(
+    client_mean_ms: float,
+    hub: Snapshot,
+    rasa: Snapshot,
+    actions: Snapshot,
+    *,
+    seconds: float = 0.0,
+    complete: bool = True,
+) -> Breakdown:
+    """Splits ``client_mean_ms`` with the deltas of the three processes' metrics over the same phase.
+
+    Args:
+        client_mean_ms: The customers' mean reply latency.
+        hub: The hub's metrics, the difference over the phase (likewise ``rasa`` and ``actions``).
+        seconds: The phase's wall time, for the CPU cores each process used.
+        complete: Whether every message sent was answered in time (else the hub's share is not known).
+    """
     messages = hub.value("kefu_hub_bot_reply_seconds_count") or rasa.value("kefu_rasa_message_seconds_count")
     hub_rasa = _per_message(hub.value("kefu_hub_bot_reply_seconds_sum"), messages)
     rasa_message = _per_message(rasa.value("kefu_rasa_message_seconds_sum"), messages)
@@ -80,8 +106,8 @@ def breakdown(client_mean_ms: float, hub: Snapshot, rasa: Snapshot, actions: Sna
     action_own = _per_message(actions.total("kefu_actions_action_seconds_sum"), messages)
     embed = _per_message(actions.value("kefu_kb_query_seconds_sum", stage="embed"), messages)
     search = _per_message(actions.value("kefu_kb_query_seconds_sum", stage="search"), messages)
-    components = {
-        "hub": client_mean_ms - hub_rasa,
+    components: dict[str, float | None] = {
+        "hub": client_mean_ms - hub_rasa if complete else None,
         "Rasa queue + REST": hub_rasa - rasa_message,
         "Rasa NLU": nlu,
         "Rasa policies": policies,
@@ -112,10 +138,21 @@ def breakdown(client_mean_ms: float, hub: Snapshot, rasa: Snapshot, actions: Sna
         action: _per_message(actions.value("kefu_actions_action_seconds_sum", action=action), messages)
         for action in actions.label_values("kefu_actions_action_seconds_sum", "action")
     }
+    parts = ("payload", "http", "validate", "nlg")
+    snapshots = {"hub": hub, "rasa": rasa, "actions": actions}
+    cpu = {name: snapshots[name].value("process_cpu_seconds_total") for name in PROCESSES}
     return Breakdown(
         messages=messages,
-        components={name: round(value, 3) for name, value in components.items()},
+        components={name: None if value is None else round(value, 3) for name, value in components.items()},
         p95_ms=p95,
         graph_nodes_ms=dict(sorted(nodes.items(), key=lambda item: -item[1])),
         actions_ms=dict(sorted(action_times.items(), key=lambda item: -item[1])),
+        action_call_ms={
+            part: _per_message(rasa.value("kefu_rasa_action_call_seconds_sum", part=part), messages) for part in parts
+        },
+        policy_predictions_per_message=round(rasa.value("kefu_rasa_policy_seconds_count") / messages, 2)
+        if messages
+        else 0.0,
+        cpu_ms_per_message={name: _per_message(value, messages) for name, value in cpu.items()},
+        cpu_cores_used={name: round(value / seconds, 2) if seconds else 0.0 for name, value in cpu.items()},
     )

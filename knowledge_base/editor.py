@@ -197,14 +197,21 @@ class FaqEditor:
         """
         self.data_dir = data_dir
         self._today = today or datetime.date.today
+        self._cache: tuple[tuple[tuple[str, int, int], ...], FaqCatalog] | None = None
 
     def catalog(self) -> FaqCatalog:
-        """Every FAQ as the loader reads them (with file and line).
+        """Every FAQ as the loader reads them (with file and line), re-read only when a file changed.
 
         Raises:
             DataError: The files are invalid right now (edited by hand); edits are refused until fixed.
         """
-        return load_catalog(self.data_dir)
+        signature = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in data_files(self.data_dir))
+        cached = self._cache
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        catalog = load_catalog(self.data_dir)
+        self._cache = (signature, catalog)
+        return catalog
 
     def categories(self) -> list[Category]:
         """The categories, one per file, in file order."""
@@ -350,12 +357,9 @@ class FaqEditor:
         catalog = self.catalog()  # refuses to edit a folder that is invalid already
         categories: dict[Path, str] = {}
         faqs: dict[Path, list[Faq]] = {}
-        for file in data_files(self.data_dir):
-            document = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-            categories[file] = str(document.get("category", "")).strip()
-            faqs[file] = []
-        for faq in catalog:
-            faqs[faq.file].append(faq)
+        for faq in catalog:  # every valid file holds at least one FAQ, which carries the file's category
+            categories.setdefault(faq.file, faq.category)
+            faqs.setdefault(faq.file, []).append(faq)
         return _Folder(categories, faqs)
 
     def _find(self, folder: _Folder, faq_id: str, expected_version: str | None) -> tuple[Path, int]:
@@ -407,7 +411,10 @@ class FaqEditor:
             try:
                 catalog = load_catalog(scratch_dir)
             except DataError as error:
-                problems = [Problem(self.data_dir / p.file.name, p.line, p.reason) for p in error.problems]
+                where = f"{scratch_dir}/"  # the loader names other files by path in its reasons: show the real names
+                problems = [
+                    Problem(self.data_dir / p.file.name, p.line, p.reason.replace(where, "")) for p in error.problems
+                ]
                 raise self._invalid(problems, folder, focus) from None
         written = None
         if focus is not None:
@@ -435,12 +442,17 @@ class FaqEditor:
             if faq.id == faq_id:
                 fields = {line + offset: name for offset, name in enumerate(names)}
                 lines = {name: number for number, name in sorted(fields.items(), reverse=True)}
-                mirrored = f"also belongs to {faq_id} ("
-                kept = [problem for problem in problems if mirrored not in problem.reason]
+                kept = [p for p in problems if not _about_shared_wording(p.reason, faq_id)]
                 kept += _shared_wordings(folder, faq, file, lines)
                 return InvalidEditError(sorted(set(kept)), file, fields)
             line += len(names) + 1  # and the blank line between FAQs
         return InvalidEditError(problems)
+
+
+def _about_shared_wording(reason: str, faq_id: str) -> bool:
+    """Whether the loader's ``reason`` is a wording shared between ``faq_id`` and another FAQ (either side)."""
+    mine = reason.startswith(f"{faq_id}: the wording ") and " also belongs to " in reason
+    return mine or f" also belongs to {faq_id} (" in reason
 
 
 def _shared_wordings(folder: _Folder, edited: Faq, file: Path, lines: dict[str, int]) -> list[Problem]:

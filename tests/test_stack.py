@@ -78,5 +78,7 @@ async def test_customer_gets_faq_answer_then_a_person_then_the_bot_again(hub: Hu
         await receive_until(customer, is_message("system", "rating_request"))
 
         await _say(customer, "c3", "你好")
+        echoed = await receive_until(customer, lambda f: f.get("client_msg_id") == "c3" and f.get("type") == "message")
+        assert echoed[-1]["text"] == "你好"
         greeting = (await receive_until(customer, is_message("bot"), BOT_REPLY_TIMEOUT_SECONDS))[-1]
         assert "小微" in greeting["text"]

@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,7 @@ REBUILD_STEP = 64
 # Same as the action server: an index rebuilt elsewhere (the CLI, another hub) is picked up within 5 s.
 RELOAD_CHECK_SECONDS = 5.0
 TOP_CANDIDATES = 5  # "Try it" shows the five closest FAQs
+VECTOR_CACHE_SIZE = 2000  # inbox questions' vectors kept (the inbox groups at most 500 open ones at a time)
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,9 @@ class KnowledgeService:
         self._thread: threading.Thread | None = None
         self._idle = threading.Event()
         self._idle.set()
+        self._vectors: OrderedDict[str, Vectors] = OrderedDict()
+        self._vectors_model = ""
+        self._vectors_lock = threading.Lock()
 
     # -- the knowledge base ----------------------------------------------------------------------------------
 
@@ -170,19 +175,40 @@ class KnowledgeService:
         }
 
     def encode(self, texts: Sequence[str]) -> Vectors:
-        """Unit vectors of ``texts`` with the knowledge base's model (grouping the inbox by meaning)."""
+        """Unit vectors of ``texts`` with the knowledge base's model (grouping the inbox by meaning).
+
+        Vectors are kept per text, so reading the inbox again embeds only the questions that arrived since.
+        """
         self.knowledge_base()
-        assert self._embedder is not None
-        return self._embedder.encode(list(texts))
+        embedder = self._embedder
+        assert embedder is not None
+        with self._vectors_lock:
+            if self._vectors_model != embedder.model_id:
+                self._vectors.clear()
+                self._vectors_model = embedder.model_id
+            missing = list(dict.fromkeys(text for text in texts if text not in self._vectors))
+        if missing:
+            fresh = embedder.encode(missing)
+            with self._vectors_lock:
+                self._vectors.update(zip(missing, fresh, strict=True))
+                while len(self._vectors) > VECTOR_CACHE_SIZE:
+                    self._vectors.popitem(last=False)
+        with self._vectors_lock:
+            found = [self._vectors[text] for text in texts if text in self._vectors]
+        if len(found) != len(texts) or not found:  # none asked, or evicted meanwhile: embed them again
+            return embedder.encode(list(texts))
+        return np.ascontiguousarray(np.stack(found), dtype=np.float32)
 
     # -- rebuilds --------------------------------------------------------------------------------------------
 
     def status(self) -> RebuildStatus:
-        """The rebuild's progress; ``version`` is the index answering now (None before the model is loaded)."""
+        """The rebuild's progress; ``version`` is the index answering now (before loading: the one on disk)."""
         with self._status_lock:
             status = self._status
-        if status.version is None and self._knowledge_base is not None:
-            status = dataclasses.replace(status, version=self._knowledge_base.manifest.version)
+        if status.version is None:
+            loaded = self._knowledge_base
+            version = loaded.manifest.version if loaded is not None else self.store.current_version()
+            status = dataclasses.replace(status, version=version)
         return status
 
     def request_rebuild(self) -> RebuildStatus:
@@ -235,6 +261,12 @@ class KnowledgeService:
         try:
             knowledge_base = self.knowledge_base()
             assert self._embedder is not None
+            if self._embedder.model_name != self.settings.embedding_model:  # the configured model wins, as in
+                self._embedder = Embedder(  # KnowledgeBase.rebuild; the swap below loads it for answering too
+                    self.settings.embedding_model,
+                    cache_size=self.settings.query_cache_size,
+                    threads=self.settings.torch_threads,
+                )
             embedder = _SteppedEmbedder(self._embedder, lambda done, total: self._update(done=done, total=total))
             self._update(phase="embedding", error=None, problems=())
             with self.store.build_lock():

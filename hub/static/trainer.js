@@ -149,7 +149,7 @@
     } else if (index.state === "done") {
       node.textContent = "索引已更新（" + version + "）";
     } else {
-      node.textContent = "索引" + (index.version ? "：" + version : "：模型尚未加载");
+      node.textContent = "索引" + (index.version ? "：" + version : "：尚未建立");
     }
     if (previous === "running" && index.state !== "running") loadFaqs();
     clearTimeout(state.indexTimer);
@@ -197,7 +197,7 @@
       });
       if (!pair[1]) select.appendChild(el("option", { value: "__new__", text: "新分类…" }));
       select.value = current;
-      if (select.value !== current && pair[1]) select.value = "";
+      if (select.value !== current) select.value = pair[1] ? "" : ($("faq-category").value || (state.categories[0] && state.categories[0].name) || "");
     });
     if (state.selected) $("faq-form-category").value = state.selected.category;
   }

@@ -16,7 +16,7 @@ def case(category: str, number: int) -> Case:
 
 def test_options_default_to_the_full_run() -> None:
     assert options_from([]) == FULL
-    assert FULL.users == (10, 50, 100, 200) and FULL.max_cases is None
+    assert FULL.users == (2, 10, 50, 100, 200) and FULL.max_cases is None
 
 
 def test_options_smoke_with_overrides() -> None:

@@ -70,7 +70,7 @@ def test_breakdown_splits_the_mean_latency_into_parts_that_add_up() -> None:
             ("kefu_kb_query_seconds_sum", (("stage", "search"),)): 0.01,
         }
     )
-    split = breakdown(100.0, hub, rasa, actions)
+    split = breakdown(100.0, hub, rasa, actions, seconds=2.0)
     parts = split.components
     assert list(parts) == list(COMPONENTS)
     assert parts["hub"] == pytest.approx(20.0)
@@ -88,3 +88,14 @@ def test_breakdown_splits_the_mean_latency_into_parts_that_add_up() -> None:
     assert sum(parts.values()) == pytest.approx(100.0)
     assert split.graph_nodes_ms == {"run_DIETClassifier3": 15.0}
     assert split.actions_ms == {"action_answer_faq": 20.0}
+    assert split.action_call_ms == {"payload": 2.0, "http": 21.0, "validate": 1.0, "nlg": 1.0}
+
+
+def test_breakdown_reports_cpu_per_process_and_leaves_the_hub_out_when_customers_gave_up() -> None:
+    hub = _snapshot({("kefu_hub_bot_reply_seconds_count", ()): 4, ("process_cpu_seconds_total", ()): 0.2})
+    rasa = _snapshot({("process_cpu_seconds_total", ()): 1.0, ("kefu_rasa_policy_seconds_count", ()): 10})
+    split = breakdown(5000.0, hub, rasa, Snapshot(), seconds=2.0, complete=False)
+    assert split.components["hub"] is None
+    assert split.cpu_ms_per_message == {"hub": 50.0, "rasa": 250.0, "actions": 0.0}
+    assert split.cpu_cores_used == {"hub": 0.1, "rasa": 0.5, "actions": 0.0}
+    assert split.policy_predictions_per_message == 2.5

@@ -29,6 +29,10 @@ def sample_report() -> dict[str, Any]:
             "p95_ms": {"Rasa NLU": 30.0},
             "graph_nodes_ms": {"run_DIETClassifier3": 12.5},
             "actions_ms": {"action_answer_faq": 20.0},
+            "action_call_ms": {"payload": 0.5, "http": 30.0, "validate": 60.0, "nlg": 0.3},
+            "policy_predictions_per_message": 2.67,
+            "cpu_ms_per_message": {"hub": 9.0, "rasa": 200.0, "actions": 30.0},
+            "cpu_cores_used": {"hub": 0.1, "rasa": 0.9, "actions": 0.2},
         },
     }  # fmt: skip
     return {
@@ -74,6 +78,7 @@ def test_markdown_states_machine_commit_commands_and_figures() -> None:
     assert "| containment, in-scope traffic | 100.0 % | ≥ 97.0 % |" in text
     assert "| 50 | 41.5 | 110.0 | 240.0 | 400.0 | 0 | 1.5 / 3.0 | 73× / 80× | not met |" in text
     assert "run_DIETClassifier3 12.5" in text
+    assert "| CPU ms per message: rasa | 200.0 |" in text and "≈ 5.0 messages per second" in text
 
 
 def test_write_report_writes_json_markdown_and_three_charts(tmp_path: Path) -> None:

@@ -205,3 +205,14 @@ def test_buttons_round_trip(editor: FaqEditor) -> None:
     edit = editor.create("limit-003", draft(buttons=buttons))
 
     assert edit.after is not None and edit.after.buttons == buttons
+
+
+def test_wording_shared_within_the_file_is_reported_once_with_real_file_names(editor: FaqEditor) -> None:
+    with pytest.raises(InvalidEditError) as caught:
+        editor.create("limit-003", draft(paraphrases=("新的问法", "额度能提升吗", "新的问法")))
+
+    reasons = [problem["reason"] for problem in problems_as_dicts(caught.value)]
+    assert reasons == [
+        "limit-003: the wording '额度能提升吗' also belongs to limit-001 (limit.yml:3)",
+        "limit-003: the wording '新的问法' appears twice",
+    ]

@@ -153,3 +153,22 @@ def test_groups_without_a_model_fall_back_to_the_wording(console: Trainer, monke
     inbox = console.inbox.groups()
 
     assert inbox["grouping"] == "text" and [group["count"] for group in inbox["groups"]] == [2]
+
+
+def test_reading_the_inbox_again_embeds_only_new_questions(console: Trainer, monkeypatch: pytest.MonkeyPatch) -> None:
+    console.inbox.record("a1", "借款到账多久", "no_answer")
+    console.inbox.groups()
+    embedder = console.knowledge._embedder
+    assert embedder is not None
+    embedded: list[list[str]] = []
+    real_encode = type(embedder).encode
+
+    def counting(self: object, texts: list[str], **options: object) -> object:
+        embedded.append(list(texts))
+        return real_encode(self, texts, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(embedder), "encode", counting)
+    console.inbox.record("a2", "到账要多久", "no_answer")
+
+    assert [group["count"] for group in console.inbox.groups()["groups"]] == [2]
+    assert embedded == [["到账要多久"]]
