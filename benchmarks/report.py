@@ -114,6 +114,9 @@ def _accuracy_section(acc: dict[str, Any]) -> list[str]:
         "Misses (expected → what the bot did):",
         "",
         *_table(["expected", "actual", "turns"], acc["confusion"]),
+        f"The most frequent misses in detail (all {len(acc['misses'])} with their text are in `{JSON_NAME}`):",
+        "",
+        *_table(["expected", "actual", "turns"], acc.get("confusion_detailed", [])[:20]),
         f"![accuracy by category]({CHART_ACCURACY})",
         "",
     ]

@@ -191,6 +191,7 @@ def accuracy_summary(results: Sequence[TurnResult]) -> dict[str, object]:
         "by_category": by_category,
         "handoff": [asdict(score) for score in handoff_scores(results)],
         "confusion": [list(row) for row in confusion(results)],
+        "confusion_detailed": [list(row) for row in confusion(results, detailed=True)],
         "misses": [
             {"case": r.case_id, "text": r.text, "expected": list(r.expected), "actual": r.actual}
             for r in results

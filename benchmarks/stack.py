@@ -189,7 +189,7 @@ def running_stack(model: Path | None = None, *, with_hub: bool = True, keep_var_
             ready = {
                 "recorder": f"{recorder_url}/healthz",
                 "actions": f"{action_url}/health",
-                "rasa": f"{rasa_url}/status",
+                "rasa": f"{rasa_url}/status?token={rasa_token}",
             }
             if with_hub:
                 commands["hub"] = [

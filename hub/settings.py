@@ -16,7 +16,7 @@ Secrets come only from the environment.
 | KEFU_HUB_SEED_DEMO | true | create the demo agents on start-up if they do not exist |
 | KEFU_HUB_BCRYPT_ROUNDS | 12 | bcrypt cost for new password hashes (4–31; tests use 4) |
 | KEFU_HUB_AUTO_ASSIGN | true | push waiting customers to online agents; otherwise agents only "accept next" |
-| KEFU_RASA_TOKEN | none | token of Rasa's HTTP API (``rasa run --auth-token``); sent with tracker events |
+| KEFU_RASA_TOKEN | none | token of Rasa's HTTP API (``rasa run --auth-token``); sent with every HTTP API call |
 | KEFU_HUB_RASA_TIMEOUT | 30 | seconds to wait for Rasa's reply to one message |
 | KEFU_HUB_ICE_SERVERS | [] | sign-language video: JSON array of RTCIceServer objects (STUN/TURN), see below |
 

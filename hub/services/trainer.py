@@ -52,7 +52,9 @@ class Trainer:
             faqs=faqs,
             inbox=InboxService(hub.store, hub.clock, knowledge, faqs, similarity=similarity),
             intents=IntentService(paths.data / "nlu", paths.domain, paths.nlu_heldout),
-            models=ModelService(hub.store, hub.clock, hub.tasks, paths, hub.settings.rasa_url),
+            models=ModelService(
+                hub.store, hub.clock, hub.tasks, paths, hub.settings.rasa_url, token=hub.settings.rasa_token
+            ),
             report=ReportService(hub.store, hub.clock, knowledge, hub.settings.timezone),
         )
 

@@ -222,14 +222,17 @@ class ModelService:
         paths: TrainingPaths,
         rasa_url: str,
         *,
+        token: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """``token``: Rasa's HTTP API token (``rasa run --auth-token``, ``KEFU_RASA_TOKEN``), sent as ``?token=``."""
         self.store = store
         self.clock = clock
         self.tasks = tasks
         self.paths = paths
         self.rasa_url = rasa_url.rstrip("/")
         self._transport = transport
+        self._api_params = {"token": token} if token else {}
         self._current: tuple[int, Progress] | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._sha_cache: dict[tuple[str, int, int], str] = {}
@@ -497,7 +500,7 @@ class ModelService:
         """The file name of the model Rasa serves (None: no model loaded), or None and why Rasa was not asked."""
         try:
             async with self._client(RASA_STATUS_TIMEOUT_SECONDS) as client:
-                response = await client.get("/status")
+                response = await client.get("/status", params=self._api_params)
         except httpx.HTTPError as error:
             return None, f"无法连接 Rasa：{type(error).__name__}"
         if response.status_code == 409:  # Rasa runs without a model ("No agent loaded")
@@ -581,7 +584,9 @@ class ModelService:
         os.utime(target, (now, now))  # the newest file is the one `rasa run --model models` serves
         try:
             async with self._client(RASA_LOAD_TIMEOUT_SECONDS) as client:
-                response = await client.put("/model", json={"model_file": str(target.resolve())})
+                response = await client.put(
+                    "/model", json={"model_file": str(target.resolve())}, params=self._api_params
+                )
         except httpx.HTTPError as error:
             raise RasaUnavailable(f"无法连接 Rasa：{type(error).__name__}") from error
         if response.status_code >= 400:

@@ -34,10 +34,13 @@ class FakeRasaApi:
         self.model: str | None = None
         self.loaded: list[str] = []
         self.down = False
+        self.token: str | None = None  # like `rasa run --auth-token`: every API call needs ?token=
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
+        if self.token is not None and request.url.params.get("token") != self.token:
+            return httpx.Response(401, json={"message": "User is not authenticated."})
         if request.method == "GET" and request.url.path == "/status":
             if self.model is None:
                 return httpx.Response(409, json={"message": "No agent loaded"})
@@ -250,3 +253,19 @@ def test_recover_fails_runs_left_by_a_previous_process(service: ModelService, hu
 
     recovered = service.run(run.id)
     assert recovered["status"] == "failed" and "重启" in recovered["message"]
+
+
+async def test_rasa_api_token_is_sent_with_status_and_model_calls(
+    hub: Hub, rasa_project: TrainingPaths, fake_python: str, rasa_api: FakeRasaApi, accounts: None
+) -> None:
+    rasa_api.token = "s3cret"
+    paths = dataclasses.replace(rasa_project, python=fake_python)
+    transport = httpx.MockTransport(rasa_api.handle)
+    service = ModelService(
+        hub.store, hub.clock, hub.tasks, paths, "http://rasa.test", token="s3cret", transport=transport
+    )
+
+    run = await finished(service, (await service.start("trainer9")).id)
+
+    assert run["status"] == "activated", run["message"]
+    assert (await service.models())["active"] == run["model"]
