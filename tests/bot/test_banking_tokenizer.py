@@ -89,9 +89,7 @@ def test_rewriter_replaces_longest_match_first() -> None:
         ("微粒货\t\n", "expected 'misspelling<TAB>canonical'"),
     ],
 )
-def test_load_misspellings_malformed_file_names_file_line_and_reason(
-    tmp_path: Path, content: str, reason: str
-) -> None:
+def test_load_misspellings_malformed_file_names_file_line_and_reason(tmp_path: Path, content: str, reason: str) -> None:
     path = tmp_path / "misspellings.txt"
     path.write_text("# comment\n" + content, encoding="utf-8")
     with pytest.raises(DictionaryError, match=reason) as error:

@@ -25,9 +25,7 @@ def test_rasa_data_validate_is_clean(project_root: Path) -> None:
 
 
 @pytest.mark.slow
-def test_test_stories_pass_without_prediction_errors(
-    trained_model: Path, project_root: Path, tmp_path: Path
-) -> None:
+def test_test_stories_pass_without_prediction_errors(trained_model: Path, project_root: Path, tmp_path: Path) -> None:
     result = subprocess.run(
         [*RASA, "test", "core", "--model", str(trained_model), "--stories", "tests/bot/stories",
          "--fail-on-prediction-errors", "--out", str(tmp_path)],
@@ -39,9 +37,7 @@ def test_test_stories_pass_without_prediction_errors(
 
 
 def _send(stack: RasaStack, sender: str, text: str) -> list[dict[str, object]]:
-    response = httpx.post(
-        stack.rest_webhook, json={"sender": sender, "message": text}, timeout=REPLY_TIMEOUT_SECONDS
-    )
+    response = httpx.post(stack.rest_webhook, json={"sender": sender, "message": text}, timeout=REPLY_TIMEOUT_SECONDS)
     assert response.status_code == 200, response.text
     replies: list[dict[str, object]] = response.json()
     return replies
