@@ -53,8 +53,10 @@ from knowledge_base.settings import Settings
 
 NAME = "loan_turn"
 CUSTOMER = "cust-good"
-# 1 warm-up + 30 loans of 1,000 元 = 31,000 元, within cust-good's ~41,000 元 available (50,000 limit, one loan)
 AMOUNT_YUAN = 1000
+# cust-good's seeded available limit is 41,000 元 (50,000 less the 9,000 still owed): 41 loans of 1,000 元,
+# warm-up included; the default 1 + 30 leaves room.
+MAX_LOANS = 41
 TERM = 5
 # Not "日常消费", the prompt's own first example: the NLU reads it as a transactions query (reported to the lead).
 PURPOSE = "装修"
@@ -313,6 +315,7 @@ def summarise(conversations: Sequence[Conversation]) -> dict[str, Any]:
         "confirm_ms": confirm,
         "bar_ms": BAR_SECONDS * 1000,
         "beats_bar": p95 is not None and p95 < BAR_SECONDS * 1000,
+        "bar_over_p95": round(BAR_SECONDS * 1000 / p95, 1) if p95 else None,
         "steps_ms": {step: summary for step, summary in by_step.items() if summary["count"]},
         "error_details": [{"sender": c.sender, "error": c.error} for c in conversations if c.error],
     }
@@ -340,8 +343,8 @@ def options_from(argv: Sequence[str]) -> Options:
     parser.add_argument("--model", type=Path, help="trained Rasa model (default: the current one in models/)")
     args = parser.parse_args(list(argv))
     conversations = args.conversations or (QUICK_CONVERSATIONS if args.quick else CONVERSATIONS)
-    if conversations < 1:
-        parser.error("--conversations must be at least 1")
+    if not 1 <= conversations <= MAX_LOANS - WARM_UP_CONVERSATIONS:
+        parser.error(f"--conversations must be 1–{MAX_LOANS - WARM_UP_CONVERSATIONS} (cust-good's available limit)")
     return Options(conversations=conversations, out=args.out, model=args.model, quick=args.quick)
 
 
@@ -374,6 +377,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['warm_up_conversations']} untimed warm-up: {report['script']}. "
         f"{figures['loans_made']} loans made, {figures['errors']} errors. The confirmation turn's p95 "
         f"{ms(confirm['p95_ms'])} ms {verdict} the seed's {figures['bar_ms']:.0f} ms "
+        f"({figures['bar_over_p95']}× the p95) "
         f"(p50 {ms(confirm['p50_ms'])} ms, max {ms(confirm['max_ms'])} ms).",
         "",
         *table(["turn", "n", "p50 ms", "p95 ms", "max ms"], rows),

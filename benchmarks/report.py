@@ -298,18 +298,27 @@ def charts(report: dict[str, Any], out: Path) -> list[Path]:
         figure.tight_layout()
         written.append(_save(figure, out / CHART_LATENCY))
 
-        figure, axes = plt.subplots(figsize=(9, 4.5))
+        figure, (absolute, share) = plt.subplots(1, 2, figsize=(12, 4.8))
         names = list(levels[0]["breakdown"]["components"])
-        bottoms = [0.0] * len(levels)
+        colours = plt.get_cmap("tab20").colors
         labels = [str(u) for u in users]
-        for name in names:
-            values = [max(lv["breakdown"]["components"][name] or 0.0, 0.0) for lv in levels]
-            axes.bar(labels, values, bottom=bottoms, label=name)
-            bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
-        axes.set_xlabel("concurrent customers")
-        axes.set_ylabel("mean ms per message")
-        axes.set_title("Where a reply's time goes")
-        axes.legend(fontsize=7, loc="upper left")
+        values = {name: [max(lv["breakdown"]["components"][name] or 0.0, 0.0) for lv in levels] for name in names}
+        totals = [sum(column) or 1.0 for column in zip(*values.values(), strict=True)]
+        bottoms, share_bottoms = [0.0] * len(levels), [0.0] * len(levels)
+        for colour, name in zip(colours, names, strict=False):
+            shares = [100 * v / t for v, t in zip(values[name], totals, strict=True)]
+            absolute.bar(labels, values[name], bottom=bottoms, label=name, color=colour)
+            share.bar(labels, shares, bottom=share_bottoms, color=colour)
+            bottoms = [b + v for b, v in zip(bottoms, values[name], strict=True)]
+            share_bottoms = [b + v for b, v in zip(share_bottoms, shares, strict=True)]
+        absolute.set_yscale("symlog", linthresh=100)
+        absolute.set_xlabel("concurrent customers")
+        absolute.set_ylabel("mean ms per message (symlog)")
+        share.set_xlabel("concurrent customers")
+        share.set_ylabel("% of the reply time")
+        share.set_ylim(0, 100)
+        absolute.legend(fontsize=7, loc="upper left")
+        figure.suptitle("Where a reply's time goes")
         figure.tight_layout()
         written.append(_save(figure, out / CHART_BREAKDOWN))
     return written

@@ -194,6 +194,11 @@ def test_options_quick_runs_a_few_conversations() -> None:
     assert options_from(["--conversations", "7"]).conversations == 7
 
 
+def test_options_more_conversations_than_the_available_limit_allows_is_refused() -> None:
+    with pytest.raises(SystemExit):
+        options_from(["--conversations", "41"])
+
+
 @pytest.mark.slow
 def test_main_quick_confirms_every_loan_and_reports_numbers(tmp_path: Path) -> None:
     try:
