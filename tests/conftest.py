@@ -68,7 +68,7 @@ def rasa_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
     ]  # fmt: skip
     with (
         running(actions, f"{action_url}/health", var_dir / "actions.log", env),
-        running(rasa, f"http://127.0.0.1:{rasa_port}/status", var_dir / "rasa.log", env),
+        running(rasa, f"http://127.0.0.1:{rasa_port}/status?token={RASA_TOKEN}", var_dir / "rasa.log", env),
     ):
         yield RasaStack(
             rasa_url=f"http://127.0.0.1:{rasa_port}", action_url=action_url, var_dir=var_dir, hub_port=hub_port
