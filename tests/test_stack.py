@@ -66,6 +66,9 @@ async def test_customer_gets_faq_answer_then_a_person_then_the_bot_again(hub: Hu
         await _say(customer, "c2", "转人工")
         frames = await receive_until(customer, is_type("queue"), BOT_REPLY_TIMEOUT_SECONDS)
         assert frames[-1]["text"].startswith("前面还有 0 位")
+        # the bot's own reply to the handoff turn comes back from Rasa after the action has queued the customer
+        queued = (await receive_until(customer, is_message("bot"), BOT_REPLY_TIMEOUT_SECONDS))[-1]
+        assert queued["text"].startswith("已为您转接人工客服")
 
         assert agent.post("/agent/api/accept-next").json() == {"conversation_id": conversation_id}
         context = agent.get(f"/agent/api/conversations/{conversation_id}").json()["handoff"]["context"]
