@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import faiss
+
 from benchmarks.scoring import latency_summary
 from knowledge_base.decision import Thresholds
 from knowledge_base.embedder import Embedder, Vectors
@@ -380,6 +382,7 @@ class Options:
     out: Path
     seed: int
     quick: bool
+    faiss_threads: int | None = None  # None: FAISS's default (OpenMP: one per core), as the action server runs
 
 
 def options_from(argv: Sequence[str]) -> Options:
@@ -390,12 +393,19 @@ def options_from(argv: Sequence[str]) -> Options:
     parser.add_argument("--vectors", type=int, help=f"indexed questions (default {VECTORS})")
     parser.add_argument("--queries", type=int, help="held-out questions to time (default: all)")
     parser.add_argument("--seed", type=int, default=SEED, help="seed of the synthetic variants")
+    parser.add_argument(
+        "--faiss-threads", type=int, help="OpenMP threads for FAISS (default: FAISS's own, as the bot runs it)"
+    )
     args = parser.parse_args(list(argv))
     vectors = args.vectors or (QUICK_VECTORS if args.quick else VECTORS)
     queries = args.queries or (QUICK_QUERIES if args.quick else None)
-    if vectors < 1 or (queries is not None and queries < 1):
-        parser.error("--vectors and --queries must be at least 1")
-    return Options(vectors=vectors, queries=queries, out=args.out, seed=args.seed, quick=args.quick)
+    if (
+        vectors < 1
+        or (queries is not None and queries < 1)
+        or (args.faiss_threads is not None and args.faiss_threads < 1)
+    ):
+        parser.error("--vectors, --queries and --faiss-threads must be at least 1")
+    return Options(vectors, queries, args.out, args.seed, args.quick, args.faiss_threads)
 
 
 def _say(message: str) -> None:
@@ -417,6 +427,8 @@ def run(options: Options, settings: Settings) -> dict[str, Any]:
 
     _say(f"loading {settings.embedding_model} ({settings.torch_threads} torch thread(s), query cache off)")
     embedder = Embedder(settings.embedding_model, cache_size=0, threads=settings.torch_threads)
+    if options.faiss_threads is not None:
+        faiss.omp_set_num_threads(options.faiss_threads)
     texts = [text for faq in corpus.catalog for text in faq.texts]
     _say(f"embedding {len(texts)} wordings ({corpus.real_wordings} real, {corpus.synthetic_wordings} synthetic)")
     started = time.perf_counter()
@@ -469,6 +481,7 @@ def run(options: Options, settings: Settings) -> dict[str, Any]:
             "id": embedder.model_id,
             "dimension": embedder.dimension,
             "torch_threads": settings.torch_threads,
+            "faiss_threads": faiss.omp_get_max_threads(),
             "query_cache": "off (cache_size=0)",
             "corpus_texts_per_second": round(len(texts) / embed_seconds, 1),
         },
@@ -506,7 +519,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"{corpus['real_wordings']} real FAQ wordings + {corpus['synthetic_wordings']} synthetic variants "
         f"(seed {corpus['seed']}) in {corpus['faqs']} FAQs. Embedding them took {embed_seconds:.1f} s "
-        f"({model['corpus_texts_per_second']} texts/s, {model['torch_threads']} torch thread(s)); the FAISS "
+        f"({model['corpus_texts_per_second']} texts/s, {model['torch_threads']} torch thread(s), FAISS "
+        f"{model['faiss_threads']} OpenMP thread(s)); the FAISS "
         f"build column adds to that. {queries['count']} held-out questions ({queries['source']}), one at a "
         f"time through `KnowledgeBase.decide`, query cache off; {queries['warm_up_untimed']} untimed warm-up "
         f"questions first. Goal: p95 ≤ {report['goal']['p95_ms_max']:.0f} ms per question, embedding included.",

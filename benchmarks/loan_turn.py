@@ -2,9 +2,9 @@
 
 ``python -m benchmarks.loan_turn [--quick] [--out reports]`` → ``reports/loan_turn.json`` and ``.md``.
 
-It starts the action server and Rasa as the Procfile does (``rasa run actions``; ``rasa run --enable-api
---auth-token …``) on free loopback ports, with a temporary var folder (fresh tracker store and bank stub
-database) and the project's knowledge-base index and embedding model. Then, one conversation at a time, the
+It starts the action server and Rasa as the Procfile does (``python -m actions.server``; ``rasa run
+--enable-api --auth-token …``) on free loopback ports, with a temporary var folder (fresh tracker store and
+bank stub database) and the project's knowledge-base index and embedding model. Then, one conversation at a time, the
 demo customer ``cust-good`` (good credit, one loan already) borrows: "我要借1000元，分5期" → the SMS code →
 the purpose → "确认". Every turn is timed from sending the REST request to having its reply; the confirmation
 turn is the figure (the seed measured 2.4 s for it). The bot's questions are recognised by the domain's own
@@ -159,7 +159,7 @@ def loan_stack(model: Path, settings: Settings) -> Iterator[LoanStack]:
     python = sys.executable
     endpoints = resolved_endpoints(PROJECT_ROOT / "bot" / "endpoints.yml", var_dir / "endpoints.yml", env)
     commands = {
-        "actions": [python, "-m", "rasa", "run", "actions", "--actions", "actions", "--port", str(action_port)],
+        "actions": [python, "-m", "actions.server", "--actions", "actions", "--port", str(action_port)],
         "rasa": [
             python, "-m", "rasa", "run", "--enable-api", "--interface", "127.0.0.1", "--auth-token", token,
             "--port", str(rasa_port), "--model", str(model), "--endpoints", str(endpoints),

@@ -147,6 +147,7 @@ def test_options_quick_uses_the_small_settings() -> None:
     options = options_from(["--quick", "--out", "somewhere"])
     assert (options.vectors, options.queries, options.out) == (QUICK_VECTORS, QUICK_QUERIES, Path("somewhere"))
     assert options_from([]).vectors == VECTORS and options_from([]).queries is None
+    assert options_from([]).faiss_threads is None and options_from(["--faiss-threads", "1"]).faiss_threads == 1
 
 
 def test_write_report_writes_json_with_chinese_and_markdown(tmp_path: Path) -> None:
