@@ -377,8 +377,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['warm_up_conversations']} untimed warm-up: {report['script']}. "
         f"{figures['loans_made']} loans made, {figures['errors']} errors. The confirmation turn's p95 "
         f"{ms(confirm['p95_ms'])} ms {verdict} the seed's {figures['bar_ms']:.0f} ms "
-        f"({figures['bar_over_p95']}× the p95) "
-        f"(p50 {ms(confirm['p50_ms'])} ms, max {ms(confirm['max_ms'])} ms).",
+        f"(bar ÷ p95 = {figures['bar_over_p95']}; "
+        f"p50 {ms(confirm['p50_ms'])} ms, max {ms(confirm['max_ms'])} ms).",
         "",
         *table(["turn", "n", "p50 ms", "p95 ms", "max ms"], rows),
     ]
