@@ -21,13 +21,11 @@ from actions.backends import product
 from actions.backends.base import BankBackend, Card, CustomerStatus
 from actions.backends.exceptions import AccountFrozen, CardLimitReached, UnknownCard
 from actions.common import (
-    BankAction,
     BankFormAskAction,
     BankFormValidationAction,
+    ConfirmedFormSubmission,
     customer_id,
-    form_run_key,
     latest_user_event,
-    reset_form_slots,
 )
 from actions.parsing import BIND, UNBIND, card_number, last_four, mask_phone, mobile_number, operation_of, parse_choice
 
@@ -194,43 +192,30 @@ def _bound_card(cards: list[Card], card_id: Any) -> Card:
     return card
 
 
-class ActionSubmitCard(BankAction):
+class ActionSubmitCard(ConfirmedFormSubmission):
     """After ``bind_card_form``: binds or unbinds if confirmed (once per form run), then clears the form."""
 
     retry_intent = "bind_card"
+    form_name = "bind_card_form"
+    confirmed_slot = "card_confirmed"
+    not_submitted_response = "utter_card_not_submitted"
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_submit_card"
 
-    def failure_events(self) -> list[EventType]:
-        """Clear the form (and the card number) whatever happened."""
-        return reset_form_slots("bind_card_form")
-
-    async def act(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        bank: BankBackend,
-        customer: str,
-    ) -> list[EventType]:
-        """Bind or unbind with the form run's idempotency key; silent if the form stopped early."""
-        confirmed = tracker.get_slot("card_confirmed")
-        if confirmed is False:
-            dispatcher.utter_message(response="utter_card_not_submitted")
-        if confirmed is not True:
-            return reset_form_slots("bind_card_form")
-        key = form_run_key(tracker, "bind_card_form")
+    async def submit(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, bank: BankBackend, customer: str, key: str
+    ) -> None:
+        """Bind or unbind the card and tell the customer."""
         if tracker.get_slot("card_operation") == UNBIND:
             # By id, not by a fresh look-up: a retried confirmation repeats the same call and key.
             await bank.unbind_card(customer, str(tracker.get_slot("card_id")), key)
             dispatcher.utter_message(response="utter_card_unbound", card_last4=tracker.get_slot("card_last4"))
-            return reset_form_slots("bind_card_form")
+            return
         bound = await bank.bind_card(
             customer, str(tracker.get_slot("card_number")), str(tracker.get_slot("reserved_phone")), key
         )
         dispatcher.utter_message(response="utter_card_bound", bank_name=bound.bank_name, card_last4=bound.card_last4)
         if bound.is_default:
             dispatcher.utter_message(response="utter_card_bound_default")
-        return reset_form_slots("bind_card_form")

@@ -149,6 +149,45 @@ class BankAction(Action, abc.ABC):
         """Do the work for a logged-in, verified customer; backend errors may propagate."""
 
 
+class ConfirmedFormSubmission(BankAction, abc.ABC):
+    """The action after a bank form: submits once per form run if the customer confirmed, then clears the form.
+
+    A confirmation of ``False`` tells the customer nothing was done; anything else but ``True`` means the form
+    stopped early and nothing is said. Subclasses name the form, its confirmation slot and the "not submitted"
+    response, and implement `submit` with the form run's idempotency key.
+    """
+
+    form_name: ClassVar[str]
+    confirmed_slot: ClassVar[str]
+    not_submitted_response: ClassVar[str]
+
+    def failure_events(self) -> list[EventType]:
+        """Clear the form whatever happened."""
+        return reset_form_slots(self.form_name)
+
+    async def act(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        bank: BankBackend,
+        customer: str,
+    ) -> list[EventType]:
+        """Submit only a confirmed form run; always clear the form afterwards."""
+        confirmed = tracker.get_slot(self.confirmed_slot)
+        if confirmed is False:
+            dispatcher.utter_message(response=self.not_submitted_response)
+        if confirmed is True:
+            await self.submit(dispatcher, tracker, bank, customer, form_run_key(tracker, self.form_name))
+        return reset_form_slots(self.form_name)
+
+    @abc.abstractmethod
+    async def submit(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, bank: BankBackend, customer: str, key: str
+    ) -> None:
+        """Make the change with idempotency ``key`` and tell the customer; backend errors may propagate."""
+
+
 class BankFormAskAction(BankAction, abc.ABC):
     """An ``action_ask_<slot>`` of a bank form: a refusal or a failure ends the form."""
 

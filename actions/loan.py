@@ -32,9 +32,8 @@ from actions.common import (
     BankAction,
     BankFormAskAction,
     BankFormValidationAction,
+    ConfirmedFormSubmission,
     customer_id,
-    form_run_key,
-    reset_form_slots,
 )
 from actions.formatting import day, rate_percent, to_fen, yuan
 from actions.replies import say_error
@@ -192,39 +191,28 @@ class ActionAskLoanConfirmed(BankFormAskAction):
         return []
 
 
-class ActionSubmitLoan(BankAction):
+class ActionSubmitLoan(ConfirmedFormSubmission):
     """After ``loan_form``: makes the loan if confirmed (once per form run), then clears the form."""
 
     retry_intent = "apply_loan"
+    form_name = "loan_form"
+    confirmed_slot = "loan_confirmed"
+    not_submitted_response = "utter_loan_not_submitted"
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_submit_loan"
 
-    def failure_events(self) -> list[EventType]:
-        """Clear the form whatever happened."""
-        return reset_form_slots("loan_form")
-
-    async def act(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        bank: BankBackend,
-        customer: str,
-    ) -> list[EventType]:
-        """Apply with the form run's idempotency key; say nothing if the form stopped early."""
-        confirmed = tracker.get_slot("loan_confirmed")
-        if confirmed is False:
-            dispatcher.utter_message(response="utter_loan_not_submitted")
-        if confirmed is not True:
-            return reset_form_slots("loan_form")
+    async def submit(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, bank: BankBackend, customer: str, key: str
+    ) -> None:
+        """Apply for the loan and tell where the money went."""
         loan = await bank.apply_loan(
             customer,
             _loan_amount_fen(tracker),
             int(tracker.get_slot("loan_term")),
             str(tracker.get_slot("loan_purpose")),
-            idempotency_key=form_run_key(tracker, "loan_form"),
+            idempotency_key=key,
         )
         dispatcher.utter_message(
             response="utter_loan_success",
@@ -233,7 +221,6 @@ class ActionSubmitLoan(BankAction):
             card_last4=loan.disbursed_to_card_last4,
             first_due_date=day(loan.next_due_date) if loan.next_due_date else "",
         )
-        return reset_form_slots("loan_form")
 
 
 def _instalment_reply(item: Instalment) -> tuple[str, dict[str, Any]]:

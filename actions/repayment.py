@@ -21,12 +21,10 @@ from actions.backends.base import BankBackend, InstalmentStatus, LoanStatus
 from actions.backends.exceptions import AmountAboveOwed, AmountBelowDue, NothingToRepay
 from actions.common import (
     PENDING_REQUEST_SLOT,
-    BankAction,
     BankFormAskAction,
     BankFormValidationAction,
+    ConfirmedFormSubmission,
     customer_id,
-    form_run_key,
-    reset_form_slots,
 )
 from actions.formatting import day, to_fen, yuan
 from actions.parsing import PARTIAL, parse_choice, parse_scope
@@ -284,36 +282,25 @@ class ActionAskRepayConfirmed(BankFormAskAction):
         return []
 
 
-class ActionSubmitRepayment(BankAction):
+class ActionSubmitRepayment(ConfirmedFormSubmission):
     """After ``repay_form``: repays if confirmed (once per form run), then clears the form."""
 
     retry_intent = "repay_loan"
+    form_name = "repay_form"
+    confirmed_slot = "repay_confirmed"
+    not_submitted_response = "utter_repay_not_submitted"
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_submit_repayment"
 
-    def failure_events(self) -> list[EventType]:
-        """Clear the form whatever happened."""
-        return reset_form_slots("repay_form")
-
-    async def act(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        bank: BankBackend,
-        customer: str,
-    ) -> list[EventType]:
-        """Repay (or repay early) with the form run's idempotency key; silent if the form stopped early."""
-        confirmed = tracker.get_slot("repay_confirmed")
-        if confirmed is False:
-            dispatcher.utter_message(response="utter_repay_not_submitted")
-        if confirmed is not True:
-            return reset_form_slots("repay_form")
+    async def submit(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, bank: BankBackend, customer: str, key: str
+    ) -> None:
+        """Repay (or repay early) and tell the split of the amount."""
         amount = to_fen(tracker.get_slot("repay_amount")) if tracker.get_slot("repay_scope") == PARTIAL else None
         pay = bank.early_repay if tracker.get_slot("repay_kind") == EARLY else bank.repay
-        repayment = await pay(customer, _loan_id(tracker), form_run_key(tracker, "repay_form"), amount)
+        repayment = await pay(customer, _loan_id(tracker), key, amount)
         dispatcher.utter_message(
             response="utter_repay_success",
             amount=yuan(repayment.amount_fen),
@@ -324,4 +311,3 @@ class ActionSubmitRepayment(BankAction):
         )
         if repayment.loan_status is LoanStatus.PAID_OFF:
             dispatcher.utter_message(response="utter_loan_paid_off")
-        return reset_form_slots("repay_form")
