@@ -26,6 +26,13 @@ export RASA_TELEMETRY_ENABLED ?= false
 # unless set. Rasa listens on 127.0.0.1 only.
 KEFU_RASA_TOKEN ?= $(shell $(BASE_PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
 export KEFU_RASA_TOKEN
+# The hub's service endpoints (POST /api/handoffs and /api/unanswered, /metrics, /ws/echo) take this bearer token and
+# the action server sends it; the hub refuses to start without one (hub/README.md: Service token). A fresh one per
+# `make` run unless set, generated once (not per recipe line) so the hub and the action server always agree.
+ifndef KEFU_HUB_SERVICE_TOKEN
+KEFU_HUB_SERVICE_TOKEN := $(shell $(BASE_PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
+endif
+export KEFU_HUB_SERVICE_TOKEN
 
 .PHONY: help install model embedding-model index prepare run test test-fast lint format bench clean
 

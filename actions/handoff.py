@@ -1,6 +1,7 @@
 """``action_handoff``: hand the conversation to a person through the hub, with everything they need.
 
-The action posts a context packet to ``{KEFU_HUB_URL}/api/handoffs``: the conversation id (Rasa's
+The action posts a context packet to ``{KEFU_HUB_URL}/api/handoffs`` (with the hub's service token,
+``KEFU_HUB_SERVICE_TOKEN``, as ``Authorization: Bearer``): the conversation id (Rasa's
 sender id, which is the hub's conversation id), why (slot ``handoff_reason``), the transcript from the
 tracker, the last intent and its confidence, the slots, the knowledge-base candidates, the verification
 level and the customer's flags, and the queue and skill to route to. The hub answers whether the customer
@@ -23,6 +24,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+
+from actions.settings import HUB_SERVICE_TOKEN_VARIABLE, hub_service_token
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +80,12 @@ class HubUnavailable(Exception):
 def hub_url() -> str:
     """``KEFU_HUB_URL`` (read per call, so the action server picks up the environment it runs in)."""
     return (os.environ.get("KEFU_HUB_URL") or DEFAULT_HUB_URL).rstrip("/")
+
+
+def hub_headers() -> dict[str, str]:
+    """The ``Authorization`` header the hub's service endpoints check (none when the token is unset)."""
+    token = hub_service_token()
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def handoff_reason(tracker: Tracker) -> str:
@@ -157,7 +166,9 @@ async def post_handoff(packet: Mapping[str, Any]) -> dict[str, Any]:
     """POST the packet to the hub; the hub's outcome, or HubUnavailable."""
     try:
         async with httpx.AsyncClient(timeout=HUB_TIMEOUT_SECONDS) as client:
-            response = await client.post(f"{hub_url()}/api/handoffs", json=dict(packet))
+            response = await client.post(f"{hub_url()}/api/handoffs", json=dict(packet), headers=hub_headers())
+        if response.status_code == httpx.codes.UNAUTHORIZED:
+            raise HubUnavailable(f"the hub refused the service token: check {HUB_SERVICE_TOKEN_VARIABLE}")
         response.raise_for_status()
         outcome = response.json()
     except (httpx.HTTPError, ValueError) as exc:

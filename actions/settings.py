@@ -10,6 +10,10 @@ frozen dataclass, one loader.
 | ``KEFU_BANK_API_URL`` | none; required when the backend is ``http`` |
 | ``KEFU_BANK_TIMEOUT_SECONDS`` | ``3`` (per HTTP attempt) |
 | ``KEFU_BANK_RETRIES`` | ``2`` (extra attempts after the first) |
+| ``KEFU_HUB_SERVICE_TOKEN`` | none; the hub's service token, sent as ``Authorization: Bearer`` (see below) |
+
+The hub token is read per call by :func:`hub_service_token`, apart from the bank settings, like ``KEFU_HUB_URL``:
+a handoff is the way out when the bank is misconfigured or down, so it must not depend on the bank's settings.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BANK_BACKENDS = ("stub", "http")
+HUB_SERVICE_TOKEN_VARIABLE = "KEFU_HUB_SERVICE_TOKEN"
 
 
 class SettingsError(ValueError):
@@ -98,6 +103,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         bank_timeout_seconds=_float(env, "KEFU_BANK_TIMEOUT_SECONDS", 3.0),
         bank_retries=_int(env, "KEFU_BANK_RETRIES", 2),
     )
+
+
+def hub_service_token(environ: Mapping[str, str] | None = None) -> str | None:
+    """``KEFU_HUB_SERVICE_TOKEN`` from `environ` (default: the process environment), or None when unset."""
+    env = os.environ if environ is None else environ
+    return env.get(HUB_SERVICE_TOKEN_VARIABLE, "").strip() or None
 
 
 @functools.lru_cache(maxsize=1)

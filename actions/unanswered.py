@@ -2,8 +2,9 @@
 
 ``action_answer_faq`` and ``action_default_fallback`` (actions/faq.py) call :func:`report_unanswered` when the
 knowledge base clarified or had no answer. It posts ``{conversation_id, text, outcome, candidates}`` to
-``{KEFU_HUB_URL}/api/unanswered`` with a short timeout and swallows every error: a customer's reply never
-fails because of it, and waits at most ``REPORT_TIMEOUT_SECONDS``. The hub masks personal data before storing.
+``{KEFU_HUB_URL}/api/unanswered`` (with the hub's service token) with a short timeout and swallows every error:
+a customer's reply never fails because of it, and waits at most ``REPORT_TIMEOUT_SECONDS``. The hub masks
+personal data before storing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 from rasa_sdk import Tracker
 
-from actions.handoff import hub_url
+from actions.handoff import hub_headers, hub_url
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ async def report_unanswered(tracker: Tracker, outcome: str, candidates: Sequence
     body = {"conversation_id": tracker.sender_id, "text": text, "outcome": outcome, "candidates": list(candidates)}
     try:
         async with httpx.AsyncClient(timeout=REPORT_TIMEOUT_SECONDS) as client:
-            response = await client.post(f"{hub_url()}/api/unanswered", json=body)
+            response = await client.post(f"{hub_url()}/api/unanswered", json=body, headers=hub_headers())
         response.raise_for_status()
         return True
     except Exception as error:  # best effort: the inbox misses one question, the customer misses nothing

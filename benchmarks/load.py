@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import time
 from collections import Counter
@@ -182,7 +183,9 @@ async def _echo_customer(
     index = 0
     while time.perf_counter() < deadline:
         try:
-            async with connect(ws_url) as ws:
+            async with connect(
+                ws_url, extra_headers={"Authorization": f"Bearer {os.environ.get('KEFU_HUB_SERVICE_TOKEN', '')}"}
+            ) as ws:  # the hub's service token
                 result.conversations += 1
                 while time.perf_counter() < deadline:
                     index += 1

@@ -6,6 +6,7 @@ difference of two snapshots is what happened during the phase (counters and hist
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -69,7 +70,8 @@ class Snapshot:
 def scrape(url: str) -> Snapshot:
     """One scrape of ``url`` (``…/metrics``); an unreachable endpoint is an empty snapshot."""
     try:
-        response = httpx.get(url, timeout=SCRAPE_TIMEOUT_SECONDS)
+        token = os.environ.get("KEFU_HUB_SERVICE_TOKEN", "")  # the hub's /metrics needs it; the others ignore it
+        response = httpx.get(url, timeout=SCRAPE_TIMEOUT_SECONDS, headers={"Authorization": f"Bearer {token}"})
         response.raise_for_status()
     except httpx.HTTPError:
         return Snapshot()

@@ -16,6 +16,8 @@ Hierarchy::
     │   ├── InvalidCallbackNumber (422 invalid_callback_number)
     │   └── InvalidTrainingData (422 invalid_training_data)  an FAQ or NLU edit fails validation: ``problems``
     ├── NotAuthenticated (401 not_authenticated)
+    │   ├── ServiceTokenMissing (401 service_token_missing)  a service endpoint called without the bearer token
+    │   └── ServiceTokenInvalid (401 service_token_invalid)  … or with a different one
     ├── Forbidden (403 forbidden)
     │   ├── NotYourConversation (403 not_your_conversation)
     │   └── NotEligible (403 not_eligible)
@@ -42,6 +44,7 @@ Hierarchy::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -51,6 +54,7 @@ class HubError(Exception):
     status_code = 500
     code = "internal_error"
     default_message = "服务暂时出现问题，请稍后再试。"
+    headers: Mapping[str, str] | None = None  # extra HTTP response headers (e.g. WWW-Authenticate on a 401)
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or self.default_message
@@ -120,6 +124,20 @@ class NotAuthenticated(HubError):
     status_code = 401
     code = "not_authenticated"
     default_message = "请先登录。"
+
+
+class ServiceTokenMissing(NotAuthenticated):
+    """A service endpoint (action server → hub, Prometheus, load tests) was called without the shared token."""
+
+    code = "service_token_missing"
+    default_message = "缺少服务令牌：请在请求头中发送 Authorization: Bearer <KEFU_HUB_SERVICE_TOKEN>。"
+    headers = {"WWW-Authenticate": 'Bearer realm="kefu-hub"'}
+
+
+class ServiceTokenInvalid(NotAuthenticated):
+    code = "service_token_invalid"
+    default_message = "服务令牌不正确：请使用与 hub 相同的 KEFU_HUB_SERVICE_TOKEN。"
+    headers = {"WWW-Authenticate": 'Bearer realm="kefu-hub", error="invalid_token"'}
 
 
 class Forbidden(HubError):

@@ -10,6 +10,7 @@ Secrets come only from the environment.
 | KEFU_RASA_URL | http://127.0.0.1:5005 | Rasa server (REST channel + HTTP API) |
 | KEFU_HUB_URL | http://127.0.0.1:8000 | where the hub is reachable (used by the action server) |
 | KEFU_HUB_SECRET_KEY | random per process | signs agent session cookies; set it to keep sessions across restarts |
+| KEFU_HUB_SERVICE_TOKEN | **required** | shared bearer token of the service endpoints (see below); ≥ 16 characters |
 | KEFU_HUB_TIMEZONE | Asia/Shanghai | time zone of the business hours |
 | KEFU_HUB_HUMAN_HOURS | 08:00-22:00 | when human agents serve (``00:00-24:00`` = always) |
 | KEFU_HUB_SIGN_LANGUAGE_HOURS | 09:00-18:00 | when sign-language interpreters serve |
@@ -19,6 +20,12 @@ Secrets come only from the environment.
 | KEFU_RASA_TOKEN | none | token of Rasa's HTTP API (``rasa run --auth-token``); sent with every HTTP API call |
 | KEFU_HUB_RASA_TIMEOUT | 30 | seconds to wait for Rasa's reply to one message |
 | KEFU_HUB_ICE_SERVERS | [] | sign-language video: JSON array of RTCIceServer objects (STUN/TURN), see below |
+
+The service token guards what only our own processes call: ``POST /api/handoffs`` and ``POST /api/unanswered``
+(the action server sends ``Authorization: Bearer <token>``), ``GET /metrics`` (Prometheus's ``authorization``
+setting; a logged-in trainer may read it too) and ``/ws/echo`` (header, or ``?token=`` where a client cannot set
+headers). The hub refuses to start without it rather than leave those endpoints open or silently closed;
+``make run`` exports a fresh random one per run to the hub and the action server alike.
 
 ICE servers, e.g. ``[{"urls": "stun:stun.example.com:3478"}, {"urls": ["turns:turn.example.com:443"],
 "username": "kefu", "credential": "…"}]``, are handed to the widget and the console as they are. None are needed
@@ -46,6 +53,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
 _ICE_KEYS = {"urls", "username", "credential"}
 _FALSE = {"0", "false", "no", "off"}
+# 16 characters: far beyond guessing over HTTP, and short enough for any secret store; `make` generates 32.
+MIN_SERVICE_TOKEN_CHARS = 16
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,7 @@ class Settings:
     bcrypt_rounds: int
     auto_assign: bool
     rasa_timeout: float
+    service_token: str
     rasa_token: str | None = None
     ice_servers: tuple[dict[str, Any], ...] = ()
 
@@ -106,6 +116,7 @@ class Settings:
             bcrypt_rounds=_int(env, "KEFU_HUB_BCRYPT_ROUNDS", 12, low=4, high=31),
             auto_assign=_bool(env, "KEFU_HUB_AUTO_ASSIGN", True),
             rasa_timeout=_float(env, "KEFU_HUB_RASA_TIMEOUT", 30.0, low=0.1),
+            service_token=_service_token(env, "KEFU_HUB_SERVICE_TOKEN"),
             rasa_token=env.get("KEFU_RASA_TOKEN") or None,
             ice_servers=_ice_servers(env, "KEFU_HUB_ICE_SERVERS"),
         )
@@ -116,6 +127,19 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ConfigurationError(f"{name} must be an http:// or https:// URL, got {value!r}")
     return value.rstrip("/")
+
+
+def _service_token(env: Mapping[str, str], name: str) -> str:
+    """The shared secret of the service endpoints: required, so they are never open by accident."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        raise ConfigurationError(
+            f"{name} is not set: the hub needs the service token the action server sends "
+            "(`make run` generates one; otherwise set the same random value for the hub and the action server)"
+        )
+    if len(value) < MIN_SERVICE_TOKEN_CHARS:
+        raise ConfigurationError(f"{name} must be at least {MIN_SERVICE_TOKEN_CHARS} characters long")
+    return value
 
 
 def _zone(env: Mapping[str, str], name: str, default: str) -> ZoneInfo:

@@ -18,6 +18,11 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 
 RASA_TOKEN = "test-rasa-token"  # Rasa's HTTP API token in the test stack; the hub sends it
+# The hub's service token (KEFU_HUB_SERVICE_TOKEN): `make test` exports a random one; a bare pytest run uses this
+# one. Set in this process's environment, so every hub and action server the tests start (in-process or as a
+# subprocess) shares it.
+os.environ.setdefault("KEFU_HUB_SERVICE_TOKEN", "test-hub-service-token")
+HUB_SERVICE_TOKEN = os.environ["KEFU_HUB_SERVICE_TOKEN"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ def rasa_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
         "KEFU_ACTION_URL": f"{action_url}/webhook",
         "KEFU_RASA_TRACKER_DB": str(var_dir / "rasa_tracker.db"),
         "KEFU_HUB_URL": f"http://127.0.0.1:{hub_port}",  # nothing listens unless a test starts a hub
+        "KEFU_HUB_SERVICE_TOKEN": HUB_SERVICE_TOKEN,  # the action server sends it to that hub
         # the knowledge base prepared by `make index`
         "KEFU_EMBEDDING_MODEL": os.environ.get(
             "KEFU_EMBEDDING_MODEL", str(project_var / "models" / "multilingual-e5-small")

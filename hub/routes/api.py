@@ -1,4 +1,7 @@
-"""JSON API: conversations and video settings for the widget, handoffs for the action server, health."""
+"""JSON API: conversations and video settings for the widget, handoffs for the action server, health.
+
+``POST /api/handoffs`` takes the service token (``routes/service_auth.py``); the widget's endpoints need none.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from starlette.routing import Route
 
 from hub import texts
 from hub.exceptions import BadRequest, MalformedFrame
+from hub.routes.service_auth import require_service
 from hub.services import Hub
 from hub.services.conversations import message_frame
 from hub.services.handoffs import MAX_PACKET_BYTES, parse_handoff_request
@@ -89,6 +93,7 @@ async def video_settings(request: Request) -> Response:
 
 async def create_handoff(request: Request) -> Response:
     """The action server's context packet → queued / with an agent / unavailable (ticket offered)."""
+    require_service(request)
     request_ = parse_handoff_request(await read_json(request, MAX_PACKET_BYTES))
     outcome = _hub(request).handoffs.request(request_)
     if (console := getattr(request.app.state, "trainer", None)) is not None:

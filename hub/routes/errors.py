@@ -21,7 +21,7 @@ async def hub_error_response(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HubError)
     if exc.status_code >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc)
-    return JSONResponse({"error": exc.to_dict()}, status_code=exc.status_code)
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.status_code, headers=exc.headers)
 
 
 async def http_error_response(request: Request, exc: Exception) -> Response:
@@ -41,6 +41,7 @@ def error_frame(exc: HubError, **context: Any) -> dict[str, Any]:
 async def deny_websocket(websocket: WebSocket, exc: HubError) -> None:
     """Refuse a websocket handshake with the error's HTTP status (close code 4000+status if unsupported)."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(JSONResponse({"error": exc.to_dict()}, status_code=exc.status_code))
+        denial = JSONResponse({"error": exc.to_dict()}, status_code=exc.status_code, headers=exc.headers)
+        await websocket.send_denial_response(denial)
     else:
         await websocket.close(code=4000 + exc.status_code)

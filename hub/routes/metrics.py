@@ -7,6 +7,8 @@
   channel as the hub sees it (the rest of a reply's time is the hub's own).
 
 The metrics live in prometheus_client's process-wide registry, so several apps in one process (tests) share them.
+Reading them takes the service token (``Authorization: Bearer``, Prometheus's ``authorization`` scrape setting) or
+a trainer's console session.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.exceptions import RasaUnavailable
+from hub.exceptions import NotAuthenticated, RasaUnavailable
+from hub.routes.agent import SESSION_KEY, current_agent
+from hub.routes.service_auth import bearer_token, require_service
 from hub.services.customers import BotChannel
 from hub.services.rasa import BotReply
 
@@ -128,8 +132,24 @@ class TimedBotChannel:
             BOT_SECONDS.observe(time.perf_counter() - started)
 
 
+# Besides Prometheus (service token), trainers may read the metrics from the browser they are logged in with.
+SCRAPER_ROLE = "trainer"
+
+
+def require_scraper(request: Request) -> None:
+    """The service token, or else a trainer's session (401 without either, 403 for an agent's session)."""
+    if bearer_token(request) is None and request.session.get(SESSION_KEY) is not None:
+        try:
+            current_agent(request, role=SCRAPER_ROLE)
+            return
+        except NotAuthenticated:
+            pass  # the account behind the session is gone: ask for the token instead
+    require_service(request)
+
+
 async def metrics(request: Request) -> Response:
     """Every metric of this process in Prometheus's text format."""
+    require_scraper(request)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -1,7 +1,8 @@
 """Trainer console: the page, its JSON API (``/trainer/api/…``, role ``trainer`` only), and the inbox intake.
 
 Every ``/trainer`` route checks the session's role: not logged in → the login page (401 for the API), logged in
-as an agent → 403. ``POST /api/unanswered`` is the action server's, like ``POST /api/handoffs``: no session.
+as an agent → 403. ``POST /api/unanswered`` is the action server's, like ``POST /api/handoffs``: no session, the
+service token instead (``routes/service_auth.py``).
 
 Blocking work (FAQ files, the embedding model, the models folder) runs in worker threads, never on the loop.
 """
@@ -18,6 +19,7 @@ from starlette.routing import Route
 from hub.exceptions import BadRequest, Forbidden, NotAuthenticated, ValidationFailed
 from hub.routes.agent import agent_dict, current_agent
 from hub.routes.api import read_json
+from hub.routes.service_auth import require_service
 from hub.routes.widget import STATIC_DIR
 from hub.services.trainer import Trainer
 from hub.services.trainer_faqs import parse_draft
@@ -162,6 +164,7 @@ async def try_it(request: Request) -> Response:
 
 async def report_unanswered(request: Request) -> Response:
     """The action server reports a question it did not answer (masked and deduplicated here)."""
+    require_service(request)
     report = parse_report(await read_json(request))
     stored = await asyncio.to_thread(
         _console(request).inbox.record,

@@ -10,12 +10,17 @@ Each transition is one method. It is idempotent (repeating it is a no-op that re
 checks the current status inside the same transaction that writes the new one (so two agents accepting at
 once cannot both win), and commits before anything is announced: only then are websocket connections
 nudged and Rasa's tracker paused or resumed. The bot answers only while the status is ``bot``.
+
+A bot turn takes time, and the conversation may change hands before Rasa's replies come back: the handoff
+turn itself queues the customer (its reply, "已为您转接人工客服…", is still worth showing), and an agent may
+accept before the reply arrives. :meth:`ConversationService.post_bot_replies` decides, in the transaction that
+would store them, whether the replies still belong in the transcript (:func:`bot_may_answer`).
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +39,14 @@ from hub.storage import Agent, Conversation, Handoff, Message, Store, Transactio
 
 # The queue whose stays are video calls (sign language): the widget and the console open the camera there.
 VIDEO_QUEUE = "sign_language"
+
+
+@dataclass(frozen=True)
+class BotMessage:
+    """One reply of the bot as stored: its text and ``data`` (buttons, image, custom payload)."""
+
+    text: str
+    data: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,26 @@ class ConversationService:
             )
         self.bus.messages_added(conversation_id)
         return message, False
+
+    def post_bot_replies(
+        self, conversation_id: str, replies: Sequence[BotMessage], *, handoff_id_at_start: int | None
+    ) -> bool:
+        """Store the bot's replies to one customer turn, together, unless a person took over during the turn.
+
+        ``handoff_id_at_start`` is the conversation's ``handoff_id`` when the turn was sent to Rasa. Returns
+        whether the replies were stored (False: dropped, so the customer never sees the bot talk after the agent).
+        """
+        with self.store.transaction() as tx:
+            conversation = _require(tx, conversation_id, lock=True)  # an agent's accept waits for this row
+            handoff = tx.handoff(conversation.handoff_id) if conversation.handoff_id is not None else None
+            if not bot_may_answer(conversation, handoff, handoff_id_at_start):
+                return False
+            now = self.clock.now()
+            for reply in replies:
+                tx.add_message(conversation_id, sender="bot", kind="text", text=reply.text, data=reply.data, now=now)
+        if replies:
+            self.bus.messages_added(conversation_id)
+        return True
 
     def reload(self, message: Message) -> Message:
         with self.store.transaction() as tx:
@@ -427,6 +460,22 @@ class ConversationService:
         self.bus.messages_added(conversation.id)
         self.bus.publish(conversation.id, self.state(conversation))
         self.bus.agents_changed()
+
+
+def bot_may_answer(conversation: Conversation, handoff: Handoff | None, handoff_id_at_start: int | None) -> bool:
+    """Whether replies to a turn sent to the bot (in status ``bot``) may still be shown, as things are now.
+
+    * still ``bot`` in the same stay: yes (an "unavailable, leave a message" handoff reply included);
+    * ``queued`` and no agent has joined yet: yes, it is the bot's reply to the handoff it just made;
+    * an agent holds the conversation or has held it, the stay is over, or the customer left the queue the turn
+      put them in: no. The customer already sees the hub's own notice (queued, assigned, cancelled), and the
+      bot must not speak while, or after, a person does.
+    """
+    if conversation.status == "bot":
+        return conversation.handoff_id == handoff_id_at_start
+    if conversation.status == "queued":
+        return handoff is not None and handoff.assigned_at is None
+    return False
 
 
 def _require(tx: Transaction, conversation_id: str, *, lock: bool = False) -> Conversation:

@@ -2,7 +2,8 @@
 
 A customer message is stored (and acknowledged) first; delivering it is a separate step. While the status is
 ``bot`` it goes to Rasa's REST channel and the replies are stored as bot messages; otherwise it simply waits
-in the transcript for the agent. Per conversation, deliveries run one at a time in arrival order.
+in the transcript for the agent. Per conversation, deliveries run one at a time in arrival order. Replies that
+come back after an agent has taken the conversation are dropped (``ConversationService.post_bot_replies``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from hub.exceptions import (
     ValidationFailed,
 )
 from hub.services.clock import Clock
-from hub.services.conversations import ConversationService
+from hub.services.conversations import BotMessage, ConversationService
 from hub.services.events import Audience, EventBus
 from hub.services.handoffs import HandoffRequest, HandoffService, default_route
 from hub.services.queues import QueueService
@@ -67,6 +68,18 @@ def validate_payload(payload: Any) -> str | None:
     if not isinstance(payload, str) or not payload.startswith("/") or len(payload) > MAX_PAYLOAD_CHARS:
         raise ValidationFailed("payload must be a button payload starting with '/'")
     return payload
+
+
+def bot_message(reply: BotReply) -> BotMessage | None:
+    """A reply from Rasa as stored (buttons, image, custom payload in ``data``); None when it carries nothing."""
+    data: dict[str, Any] = {}
+    if reply.buttons:
+        data["buttons"] = reply.buttons
+    if reply.image:
+        data["image"] = reply.image
+    if reply.custom:
+        data["custom"] = reply.custom
+    return BotMessage(reply.text, data) if reply.text or data else None
 
 
 class CustomerService:
@@ -141,16 +154,11 @@ class CustomerService:
             return
         finally:
             self.bus.publish(conversation.id, {"type": "typing", "who": "bot", "on": False}, Audience.CUSTOMER)
-        for reply in replies:
-            data: dict[str, Any] = {}
-            if reply.buttons:
-                data["buttons"] = reply.buttons
-            if reply.image:
-                data["image"] = reply.image
-            if reply.custom:
-                data["custom"] = reply.custom
-            if reply.text or data:
-                self.conversations.post(conversation.id, sender="bot", text=reply.text, data=data)
+        messages = [m for m in map(bot_message, replies) if m is not None]
+        if not self.conversations.post_bot_replies(
+            conversation.id, messages, handoff_id_at_start=conversation.handoff_id
+        ):
+            log.info("dropped %d bot replies to %s: a person took over during the turn", len(messages), conversation.id)
         self.conversations.mark_delivered(message)
 
     def _bot_unavailable(self, conversation: Conversation, message: Message) -> None:

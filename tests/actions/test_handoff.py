@@ -20,6 +20,7 @@ from actions.handoff import ActionHandoff, context_packet
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+SERVICE_TOKEN = "handoff-test-service-token"
 
 
 class FakeHub:
@@ -27,6 +28,7 @@ class FakeHub:
 
     def __init__(self) -> None:
         self.packets: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []  # the Authorization header of each request
         self.reply: Any = {"status": "queued", "queue": "human", "skill": "loan", "ahead": 2, "wait_minutes": 5}
         self.status_code = 200
         hub = self
@@ -35,6 +37,7 @@ class FakeHub:
             def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
                 hub.packets.append({"path": self.path, **json.loads(self.rfile.read(length))})
+                hub.authorizations.append(self.headers.get("Authorization"))
                 body = json.dumps(hub.reply, ensure_ascii=False).encode()
                 self.send_response(hub.status_code)
                 self.send_header("Content-Type", "application/json")
@@ -58,6 +61,7 @@ class FakeHub:
 def fake_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
     hub = FakeHub()
     monkeypatch.setenv("KEFU_HUB_URL", hub.url)
+    monkeypatch.setenv("KEFU_HUB_SERVICE_TOKEN", SERVICE_TOKEN)
     yield hub
     hub.close()
 
@@ -204,6 +208,28 @@ async def test_hub_unreachable_apologises_without_a_stack_trace(monkeypatch: pyt
     )
     assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_failed"]
     assert events == [SlotSet("handoff_reason", None)]
+
+
+async def test_handoff_sends_the_hub_service_token(fake_hub: FakeHub) -> None:
+    await run(make_tracker([user("转人工", "request_human")]))
+    assert fake_hub.authorizations == [f"Bearer {SERVICE_TOKEN}"]
+
+
+async def test_handoff_without_a_service_token_sends_no_authorization(
+    fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KEFU_HUB_SERVICE_TOKEN")
+    await run(make_tracker([user("转人工", "request_human")]))
+    assert fake_hub.authorizations == [None]
+
+
+async def test_hub_refusing_the_token_apologises_and_names_the_setting(
+    fake_hub: FakeHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_hub.status_code, fake_hub.reply = 401, {"error": {"code": "service_token_invalid"}}
+    dispatcher, _ = await run(make_tracker([user("转人工", "request_human")]))
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_failed"]
+    assert "KEFU_HUB_SERVICE_TOKEN" in caplog.text
 
 
 @pytest.mark.parametrize(("status_code", "reply"), [(500, {"error": {}}), (200, {"what": "?"}), (404, {"error": {}})])

@@ -28,12 +28,14 @@ class Inbox:
 
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []
         self.delay = 0.0
         self.app = Starlette(routes=[Route("/api/unanswered", self.receive, methods=["POST"])])
 
     async def receive(self, request: Request) -> JSONResponse:
         await asyncio.sleep(self.delay)
         self.received.append(json.loads(await request.body()))
+        self.authorizations.append(request.headers.get("authorization"))
         return JSONResponse({"stored": True}, status_code=201)
 
 
@@ -47,7 +49,9 @@ def inbox_server() -> Iterator[tuple[Inbox, str]]:
 @pytest.fixture
 def inbox(inbox_server: tuple[Inbox, str], monkeypatch: pytest.MonkeyPatch) -> Inbox:
     monkeypatch.setenv("KEFU_HUB_URL", inbox_server[1])
+    monkeypatch.setenv("KEFU_HUB_SERVICE_TOKEN", "inbox-test-service-token")
     inbox_server[0].received.clear()
+    inbox_server[0].authorizations.clear()
     inbox_server[0].delay = 0.0
     return inbox_server[0]
 
@@ -64,6 +68,12 @@ async def test_report_posts_question_outcome_and_candidates(inbox: Inbox) -> Non
     assert inbox.received == [
         {"conversation_id": "conv-1", "text": "借款多久到账", "outcome": "no_answer", "candidates": candidates}
     ]
+
+
+async def test_report_sends_the_hub_service_token(inbox: Inbox) -> None:
+    assert await unanswered.report_unanswered(tracker("借款多久到账"), "no_answer")
+
+    assert inbox.authorizations == ["Bearer inbox-test-service-token"]
 
 
 async def test_report_skips_button_payloads_and_empty_messages(inbox: Inbox) -> None:

@@ -19,6 +19,7 @@ from hub.services.rasa import BotReply, RecordingTrackerSync
 from hub.settings import Settings
 from hub.storage import Agent, Store
 from hub.storage.models import metadata
+from tests.conftest import HUB_SERVICE_TOKEN
 
 POSTGRES_URL = os.environ.get("KEFU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -71,6 +72,7 @@ def make_settings(tmp_path: Path, **overrides: str) -> Settings:
         "KEFU_HUB_SECRET_KEY": "test-secret",
         "KEFU_HUB_BCRYPT_ROUNDS": "4",
         "KEFU_HUB_SEED_DEMO": "false",
+        "KEFU_HUB_SERVICE_TOKEN": HUB_SERVICE_TOKEN,
         **overrides,
     }
     return Settings.from_env(env)

@@ -7,11 +7,12 @@ import json
 import websockets
 
 from tests.hub.routes.conftest import Served
+from tests.hub.support.clients import service_headers
 
 
 async def test_echo_sends_the_frame_back_with_chinese_kept(served: Served) -> None:
     frame = {"type": "message", "client_msg_id": "e1", "text": "提前还款要手续费吗"}
-    async with websockets.connect(f"{served.ws_url}/ws/echo") as ws:
+    async with websockets.connect(f"{served.ws_url}/ws/echo", extra_headers=service_headers()) as ws:
         await ws.send(json.dumps(frame, ensure_ascii=False))
         raw = await ws.recv()
     assert "提前还款" in raw  # ensure_ascii=False on the way out
@@ -19,7 +20,7 @@ async def test_echo_sends_the_frame_back_with_chinese_kept(served: Served) -> No
 
 
 async def test_echo_answers_a_malformed_frame_with_an_error_and_stays_open(served: Served) -> None:
-    async with websockets.connect(f"{served.ws_url}/ws/echo") as ws:
+    async with websockets.connect(f"{served.ws_url}/ws/echo", extra_headers=service_headers()) as ws:
         await ws.send("not json")
         error = json.loads(await ws.recv())
         await ws.send(json.dumps({"type": "ping"}))

@@ -11,7 +11,7 @@ import websockets
 from websockets.exceptions import InvalidStatusCode
 
 from tests.hub.routes.conftest import Served
-from tests.hub.support.clients import cookie_header, is_message, is_type, login, receive_until
+from tests.hub.support.clients import cookie_header, is_message, is_type, login, receive_until, service_headers
 from tests.hub.support.fake_rasa import FAQ_ANSWER
 
 
@@ -173,7 +173,11 @@ def test_agent_api_transfer_to_a_colleague(served: Served) -> None:
     agent2 = login(served.url, "agent2", "kefu-agent2")
     agent2.post("/agent/api/presence", json={"presence": "away"})
     conversation_id = httpx.post(f"{served.url}/api/conversations", json={}).json()["conversation_id"]
-    outcome = httpx.post(f"{served.url}/api/handoffs", json={"conversation_id": conversation_id, "reason": "fallback"})
+    outcome = httpx.post(
+        f"{served.url}/api/handoffs",
+        json={"conversation_id": conversation_id, "reason": "fallback"},
+        headers=service_headers(),
+    )
     assert outcome.json()["status"] == "agent" and outcome.json()["agent_name"] == "张敏"
     moved = agent1.post(
         f"/agent/api/conversations/{conversation_id}/transfer", json={"to_agent": "agent2", "note": "请跟进"}

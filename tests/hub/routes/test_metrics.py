@@ -15,11 +15,11 @@ from hub.exceptions import RasaUnavailable
 from hub.routes.metrics import TimedBotChannel
 from hub.services.rasa import BotReply
 from tests.hub.routes.conftest import Served
-from tests.hub.support.clients import is_message, receive_until
+from tests.hub.support.clients import is_message, receive_until, service_headers
 
 
 def scrape(served: Served) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    response = httpx.get(f"{served.url}/metrics")
+    response = httpx.get(f"{served.url}/metrics", headers=service_headers())
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return {

@@ -15,7 +15,7 @@ import websockets
 from websockets.legacy.client import WebSocketClientProtocol
 
 from tests.hub.routes.conftest import Served
-from tests.hub.support.clients import cookie_header, is_type, login, receive_until
+from tests.hub.support.clients import cookie_header, is_type, login, receive_until, service_headers
 
 SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 CANDIDATE = {"candidate": "candidate:1 1 udp 2122194687 192.0.2.2 46801 typ host", "sdpMid": "0", "sdpMLineIndex": 0}
@@ -29,7 +29,11 @@ def start(served: Served, customer_id: str) -> str:
 
 def hand_off(served: Served, conversation_id: str, reason: str) -> str:
     """What action_handoff does; returns the outcome status (agent / queued)."""
-    outcome = httpx.post(f"{served.url}/api/handoffs", json={"conversation_id": conversation_id, "reason": reason})
+    outcome = httpx.post(
+        f"{served.url}/api/handoffs",
+        json={"conversation_id": conversation_id, "reason": reason},
+        headers=service_headers(),
+    )
     return str(outcome.json()["status"])
 
 

@@ -69,6 +69,61 @@ async def test_handoff_during_the_bots_turn_keeps_the_bots_reply(hub: Hub, bot: 
     assert senders == ["customer", "system", "bot"]
 
 
+def _hand_off(hub: Hub, conversation_id: str) -> None:
+    """What Rasa's action server does during a handoff turn: post the packet to the hub."""
+    hub.handoffs.request(parse_handoff_request({"conversation_id": conversation_id, "reason": "explicit_request"}))
+
+
+async def test_agent_accepting_during_the_bots_turn_drops_the_late_bot_reply(hub: Hub, bot: ScriptedBot) -> None:
+    add_agent(hub, "a1", presence="away")
+    conversation = hub.customers.start(None)
+
+    def handoff_then_agent_answers(conversation_id: str, text: str) -> None:  # all before Rasa's reply is back
+        _hand_off(hub, conversation_id)
+        hub.desk.accept("a1", conversation_id)
+        hub.desk.send("a1", conversation_id, "您好，我是客服", "a-1")
+
+    bot.on_message = handoff_then_agent_answers
+    message, _ = hub.customers.send(conversation.id, "转人工", payload="/request_human")
+    await hub.customers.deliver(conversation.id, message)
+
+    transcript = hub.conversations.messages_after(conversation.id, 0, include_notes=False)
+    assert [m.sender for m in transcript] == ["customer", "system", "system", "agent"]  # queued, assigned, agent
+    assert transcript[-1].text == "您好，我是客服"
+    assert hub.conversations.reload(message).delivered_at is not None
+
+
+async def test_auto_assignment_during_the_bots_turn_drops_the_bots_connected_reply(hub: Hub, bot: ScriptedBot) -> None:
+    add_agent(hub, "a1", presence="online")  # the handoff assigns at once
+    conversation = hub.customers.start(None)
+    bot.on_message = lambda conversation_id, text: _hand_off(hub, conversation_id)
+    message, _ = hub.customers.send(conversation.id, "转人工", payload="/request_human")
+    await hub.customers.deliver(conversation.id, message)
+
+    assert hub.conversations.get(conversation.id).status == "agent"
+    senders = [m.sender for m in hub.conversations.messages_after(conversation.id, 0, include_notes=False)]
+    assert senders == ["customer", "system", "system"]  # the hub's own "客服…已接入" says it
+
+
+async def test_customer_leaving_the_queue_during_the_bots_turn_drops_the_queued_reply(
+    hub: Hub, bot: ScriptedBot
+) -> None:
+    add_agent(hub, "a1", presence="away")
+    conversation = hub.customers.start(None)
+
+    def handoff_then_cancel(conversation_id: str, text: str) -> None:
+        _hand_off(hub, conversation_id)
+        hub.customers.cancel_queue(conversation_id)
+
+    bot.on_message = handoff_then_cancel
+    message, _ = hub.customers.send(conversation.id, "转人工", payload="/request_human")
+    await hub.customers.deliver(conversation.id, message)
+
+    assert hub.conversations.get(conversation.id).status == "bot"
+    senders = [m.sender for m in hub.conversations.messages_after(conversation.id, 0, include_notes=False)]
+    assert senders == ["customer", "system", "system"]  # queued, cancelled: no "您前面还有…" after the cancel
+
+
 async def test_message_after_resolve_returns_the_conversation_to_the_bot(hub: Hub, bot: ScriptedBot) -> None:
     add_agent(hub, "a1")
     conversation_id = queue_customer(hub)

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 from websockets.legacy.client import WebSocketClientProtocol
 
+from tests.conftest import HUB_SERVICE_TOKEN
+
 # Frames arrive within milliseconds; the bot's answer goes through a fake Rasa and the action server code.
 FRAME_TIMEOUT_SECONDS = 10.0
 
@@ -50,6 +52,11 @@ def is_message(sender: str | None = None, kind: str | None = None) -> Callable[[
 
 def is_type(kind: str) -> Callable[[dict[str, Any]], bool]:
     return lambda frame: frame.get("type") == kind
+
+
+def service_headers(token: str = HUB_SERVICE_TOKEN) -> dict[str, str]:
+    """What the action server (and Prometheus, and the load benchmark) send to the hub's service endpoints."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 def login(base_url: str, username: str, password: str) -> httpx.Client:

@@ -3,11 +3,14 @@
 It answers questions with a canned FAQ reply (with buttons), treats 转人工 / 手语 / 投诉 like the real
 rules do by running the real ``action_handoff`` against a rasa-sdk tracker it keeps itself, and records
 tracker events (one event or a list, like Rasa): pause/resume by name, slot events in ``slots``. While
-paused it answers nothing, like Rasa.
+paused it answers nothing, like Rasa. ``hold_handoff_replies`` (an unset ``threading.Event``) keeps the reply
+to a handoff turn back until the test sets it: the customer is queued already, the reply is still on its way.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -38,6 +41,8 @@ SLOT_FOR_INTENT = {
     "complain": "complaint",
 }
 FAQ_ANSWER = "微粒贷日利率为 0.02%–0.05%，按日计息，除利息外不收取其他费用。"
+# A held handoff reply is released by the test within seconds; this only stops a broken test from hanging.
+HOLD_TIMEOUT_SECONDS = 20.0
 FAQ_BUTTONS = [
     {"title": "如何提前还款", "payload": "/faq_early_repayment"},
     {"title": "转人工", "payload": "/request_human"},
@@ -52,6 +57,7 @@ class FakeRasa:
         self.events: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.paused: set[str] = set()
         self.delay_seconds = 0.0
+        self.hold_handoff_replies: threading.Event | None = None
         domain = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
         self.responses: dict[str, str] = {name: variants[0]["text"] for name, variants in domain["responses"].items()}
         self.app = Starlette(
@@ -95,7 +101,10 @@ class FakeRasa:
         if intent == "faq":
             self.events[sender].append({"event": "bot", "text": FAQ_ANSWER, "timestamp": time.time()})
             return JSONResponse([{"recipient_id": sender, "text": FAQ_ANSWER, "buttons": FAQ_BUTTONS}])
-        return JSONResponse(await self._handoff(sender, text, intent, metadata))
+        replies = await self._handoff(sender, text, intent, metadata)
+        if self.hold_handoff_replies is not None:
+            await asyncio.to_thread(self.hold_handoff_replies.wait, HOLD_TIMEOUT_SECONDS)
+        return JSONResponse(replies)
 
     async def _handoff(self, sender: str, text: str, intent: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         slots = {

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from tests.conftest import HUB_SERVICE_TOKEN
 from tests.support.servers import PROJECT_ROOT, free_port, wait_until_ready
 
 
@@ -24,6 +25,7 @@ class HubProcess:
             "KEFU_HUB_BCRYPT_ROUNDS": "4",
             "KEFU_HUB_HUMAN_HOURS": "00:00-24:00",  # the suite may run at night
             "KEFU_HUB_SIGN_LANGUAGE_HOURS": "00:00-24:00",
+            "KEFU_HUB_SERVICE_TOKEN": HUB_SERVICE_TOKEN,  # the same as the action servers' in this test run
             **env,
         }
         self.log = var_dir / "hub.log"

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from hub.routes import trainer as trainer_routes
 from hub.services import Hub
 from hub.services.trainer import Trainer
+from tests.hub.support.clients import service_headers
 from tests.hub.trainer.conftest import log_in
 
 REBUILD_TIMEOUT_SECONDS = 60
@@ -95,9 +96,12 @@ def test_try_it_shows_top_candidates_and_decision(app_client: TestClient, consol
 def test_action_server_report_is_masked_and_deduplicated(app_client: TestClient, console: Trainer) -> None:
     report = {"conversation_id": "c1", "text": "卡号6222021234567890123怎么还款", "outcome": "no_answer"}
 
-    assert app_client.post("/api/unanswered", json=report).status_code == 201
-    assert app_client.post("/api/unanswered", json=report).status_code == 200
-    assert app_client.post("/api/unanswered", json={**report, "outcome": "x"}).status_code == 422
+    assert app_client.post("/api/unanswered", json=report, headers=service_headers()).status_code == 201
+    assert app_client.post("/api/unanswered", json=report, headers=service_headers()).status_code == 200
+    assert (
+        app_client.post("/api/unanswered", json={**report, "outcome": "x"}, headers=service_headers()).status_code
+        == 422
+    )
 
     log_in(app_client, "trainer9")
     inbox = app_client.get("/trainer/api/unanswered").json()
@@ -112,7 +116,7 @@ def test_handoff_intake_logs_the_question(app_client: TestClient, hub: Hub) -> N
         "transcript": [{"sender": "customer", "text": "借款到账多久，我手机13812345678", "intent": "faq"}],
     }
 
-    assert app_client.post("/api/handoffs", json=packet).status_code == 200
+    assert app_client.post("/api/handoffs", json=packet, headers=service_headers()).status_code == 200
 
     log_in(app_client, "trainer9")
     [group] = app_client.get("/trainer/api/unanswered").json()["groups"]
@@ -120,7 +124,11 @@ def test_handoff_intake_logs_the_question(app_client: TestClient, hub: Hub) -> N
 
 
 def test_inbox_attach_over_http(app_client: TestClient, console: Trainer) -> None:
-    app_client.post("/api/unanswered", json={"conversation_id": "c1", "text": "借款到账多久", "outcome": "no_answer"})
+    app_client.post(
+        "/api/unanswered",
+        json={"conversation_id": "c1", "text": "借款到账多久", "outcome": "no_answer"},
+        headers=service_headers(),
+    )
     log_in(app_client, "trainer9")
     [group] = app_client.get("/trainer/api/unanswered").json()["groups"]
 
