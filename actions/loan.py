@@ -3,8 +3,9 @@
 ``loan_form`` asks amount -> term -> purpose -> confirm. At activation it checks what the bank would refuse
 anyway (frozen, overdue, no credit, no face recognition, no card, no room under the limit) so the customer
 hears it before answering anything. Amounts are checked against the product rules and the available limit as
-they come; the confirmation shows the bank's own quote; the loan is made with an idempotency key stable for
-the form run, so a retried confirmation never makes a second loan.
+they come; a purpose is taken from the answer whatever intent the NLU read in it (消费 right after the purpose
+question is a purpose, not a transactions request); the confirmation shows the bank's own quote; the loan is
+made with an idempotency key stable for the form run, so a retried confirmation never makes a second loan.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import backends
+from actions import backends, parsing
 from actions.backends import product
 from actions.backends.base import BankBackend, CustomerStatus, Instalment, InstalmentStatus
 from actions.backends.exceptions import (
@@ -29,6 +30,7 @@ from actions.backends.exceptions import (
     NoCardBound,
 )
 from actions.common import (
+    REQUESTED_SLOT,
     BankAction,
     BankFormAskAction,
     BankFormValidationAction,
@@ -141,12 +143,28 @@ class ValidateLoanForm(BankFormValidationAction):
             return {"loan_term": None}
         return {"loan_term": term}
 
+    async def extract_loan_purpose(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The purpose the customer named when asked for it, whatever intent the NLU read in the answer.
+
+        The slot's ``from_text`` mapping skips the form's ignored intents, and short purposes often look like
+        one of them: 消费 reads as a transactions request, 旅游 as chitchat. An answer that is a known purpose
+        (`parsing.loan_purpose`) is taken here; any other text with an ignored intent stays an interruption
+        (an FAQ, 算了, 转人工, 查交易), answered by its own rule before the form asks again.
+        """
+        if tracker.get_slot(REQUESTED_SLOT) != "loan_purpose":
+            return {}
+        purpose = parsing.loan_purpose((tracker.latest_message or {}).get("text"))
+        return {"loan_purpose": purpose} if purpose else {}
+
     async def validate_loan_purpose(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """A short phrase; the bank keeps at most 50 characters."""
+        """A short phrase, a known purpose under its recorded name; the bank keeps at most 50 characters."""
+        text = str(value or "")
         try:
-            return {"loan_purpose": product.validate_purpose(str(value or ""))}
+            return {"loan_purpose": product.validate_purpose(parsing.loan_purpose(text) or text)}
         except LoanRequestInvalid as error:
             say_error(dispatcher, error)
             return {"loan_purpose": None}

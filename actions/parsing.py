@@ -45,6 +45,27 @@ _FULL_WORDS = (
     "这期",
 )
 _UNBIND_WORDS = ("解绑", "解綁", "解除", "删除", "刪除", "移除", "删掉", "刪掉")
+# The loan purposes customers name most, each recorded under the first word. Short answers like 消费 or 旅游 are
+# also read as other intents (消费 as a transactions request), so the form recognises them itself.
+_PURPOSES: tuple[tuple[str, ...], ...] = (
+    ("日常消费", "消费", "日常开销", "日常开支", "日常花销", "生活开销", "生活开支", "生活费", "购物", "买东西",
+     "日常消費", "消費", "購物"),
+    ("装修", "装修房子", "家装", "裝修"),
+    ("买车", "购车", "買車", "購車"),
+    ("旅游", "旅行", "出去玩", "度假", "旅遊"),
+    ("教育", "学费", "交学费", "培训", "上学", "读书", "學費", "交學費", "培訓"),
+    ("医疗", "看病", "治病", "住院", "医药费", "醫療", "醫藥費"),
+    ("结婚", "婚礼", "办婚礼", "婚庆", "結婚", "婚禮"),
+    ("买家电", "家电", "买电器", "買家電", "家電"),
+    ("资金周转", "周转", "应急", "急用", "資金周轉", "周轉", "應急"),
+)  # fmt: skip
+_PURPOSE_OF = {alias: purposes[0] for purposes in _PURPOSES for alias in purposes}
+# Words around a purpose in an answer: 主要是日常消费, 装修用的, 拿来买车吧.
+_PURPOSE_PREFIXES = ("主要", "就是", "是", "我", "想", "要", "打算", "准备", "準備", "拿来", "拿來", "拿去", "用来",
+                     "用來", "用于", "用於", "用在", "用作", "借来", "借來", "借钱", "借錢", "这笔钱", "這筆錢", "为了",
+                     "為了")  # fmt: skip
+_PURPOSE_SUFFIXES = ("用途", "方面", "之类", "用", "的", "钱", "錢", "吧", "啊", "呀", "呢", "哦", "了", "啦", "嘛")
+_PURPOSE_PUNCTUATION = re.compile(r"[\s,，。.!！?？~～、\"“”'‘’]+")
 
 
 def compact(text: Any) -> str:
@@ -89,6 +110,26 @@ def parse_scope(text: Any) -> str | None:
         return PARTIAL
     if any(word in folded for word in _FULL_WORDS):
         return FULL
+    return None
+
+
+def loan_purpose(text: Any) -> str | None:
+    """The purpose a short answer names, by its recorded name: ``主要是消费吧`` -> 日常消费; else None.
+
+    Only an answer that is a purpose and nothing more counts: ``消费记录`` and ``装修能借多少`` are not purposes.
+    """
+    if not isinstance(text, str):
+        return None
+    answer = _PURPOSE_PUNCTUATION.sub("", unicodedata.normalize("NFKC", text))
+    while answer:
+        if answer in _PURPOSE_OF:
+            return _PURPOSE_OF[answer]
+        shorter = next((answer[len(word) :] for word in _PURPOSE_PREFIXES if answer.startswith(word)), None)
+        if shorter is None:
+            shorter = next((answer[: -len(word)] for word in _PURPOSE_SUFFIXES if answer.endswith(word)), None)
+        if shorter is None:
+            return None
+        answer = shorter
     return None
 
 

@@ -222,6 +222,74 @@ async def test_loan_form_purpose_is_a_short_phrase(verified_bank: StubBankBacken
     assert result.slots["requested_slot"] == ("loan_confirmed" if kept else "loan_purpose")
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "purpose"),
+    [
+        ("日常消费", "transactions", "日常消费"),
+        ("消费", "transactions", "日常消费"),
+        ("装修", "check_balance", "装修"),
+        ("买车", "out_of_scope", "买车"),
+        ("旅游", "chitchat", "旅游"),
+        ("教育", "faq", "教育"),
+    ],
+)
+async def test_loan_form_purpose_read_as_another_intent_is_taken_and_confirmation_asked(
+    verified_bank: StubBankBackend, text: str, intent: str, purpose: str
+) -> None:
+    conversation = _applying().set(loan_amount=5000, loan_term=10).say(text, intent)
+
+    # An ignored intent: the slot's from_text mapping filled nothing, the form hands no candidate over.
+    result = await run(ValidateLoanForm(), conversation.tracker(form=FORM, requested="loan_purpose"))
+
+    assert result.responses == []
+    assert result.slots["loan_purpose"] == purpose
+    assert result.slots["requested_slot"] == "loan_confirmed"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("借款用途有限制吗", "faq"),
+        ("算了", "cancel"),
+        ("转人工", "request_human"),
+        ("查一下最近的消费记录", "transactions"),
+    ],
+)
+async def test_loan_form_interruption_while_purpose_asked_is_not_taken_as_purpose(
+    verified_bank: StubBankBackend, text: str, intent: str
+) -> None:
+    conversation = _applying().set(loan_amount=5000, loan_term=10).say(text, intent)
+
+    result = await run(ValidateLoanForm(), conversation.tracker(form=FORM, requested="loan_purpose"))
+
+    assert result.responses == []
+    assert "loan_purpose" not in result.slots  # nothing filled: the form rejects and the interruption's rule runs
+    assert result.slots["requested_slot"] == "loan_purpose"
+
+
+async def test_loan_form_purpose_word_before_purpose_is_asked_is_not_taken(verified_bank: StubBankBackend) -> None:
+    conversation = _applying().say("消费", "transactions")
+
+    result = await run(ValidateLoanForm(), conversation.tracker(form=FORM, requested="loan_amount"))
+
+    assert "loan_purpose" not in result.slots
+    assert result.slots["requested_slot"] == "loan_amount"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"), [("装修用的", "装修"), ("主要是日常消费吧", "日常消费"), ("给店里进货", "给店里进货")]
+)
+async def test_loan_form_purpose_is_recorded_by_its_known_name_else_as_said(
+    verified_bank: StubBankBackend, text: str, kept: str
+) -> None:
+    conversation = _applying().set(loan_amount=5000, loan_term=10).say(text, "inform")
+
+    result = await run(ValidateLoanForm(), conversation.tracker(form=FORM, requested="loan_purpose", loan_purpose=text))
+
+    assert result.slots["loan_purpose"] == kept
+    assert result.slots["requested_slot"] == "loan_confirmed"
+
+
 # -- confirm and submit --------------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from actions.parsing import (
     card_number,
     iso_day,
     last_four,
+    loan_purpose,
     luhn_ok,
     mask_phone,
     mobile_number,
@@ -61,6 +62,44 @@ def test_parse_choice_reads_a_position_in_a_list_of_three(text: Any, position: i
 )
 def test_parse_scope_reads_all_or_part(text: str, scope: str | None) -> None:
     assert parse_scope(text) == scope
+
+
+@pytest.mark.parametrize(
+    ("text", "purpose"),
+    [
+        ("消费", "日常消费"),
+        ("日常消费", "日常消费"),
+        ("主要是日常消费吧", "日常消费"),
+        ("日常消費。", "日常消费"),
+        ("装修用的", "装修"),
+        ("拿来买车", "买车"),
+        ("旅游！", "旅游"),
+        ("交学费", "教育"),
+        ("看病用", "医疗"),
+        ("急用钱", "资金周转"),
+    ],
+)
+def test_loan_purpose_names_a_known_purpose_by_its_recorded_name(text: str, purpose: str) -> None:
+    assert loan_purpose(text) == purpose
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "消费记录",
+        "查一下最近的消费",
+        "装修能借多少",
+        "借款用途有限制吗",
+        "算了",
+        "转人工",
+        "我要借钱",
+        "/cancel",
+        "",
+        None,
+    ],
+)
+def test_loan_purpose_of_a_request_or_question_is_none(text: Any) -> None:
+    assert loan_purpose(text) is None
 
 
 @pytest.mark.parametrize(
