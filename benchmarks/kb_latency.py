@@ -425,8 +425,13 @@ def run(options: Options, settings: Settings) -> dict[str, Any]:
     manifest = IndexStore(settings.index_dir).read_manifest()
     thresholds = manifest.thresholds if manifest is not None else settings.thresholds
 
-    _say(f"loading {settings.embedding_model} ({settings.torch_threads} torch thread(s), query cache off)")
-    embedder = Embedder(settings.embedding_model, cache_size=0, threads=settings.torch_threads)
+    _say(
+        f"loading {settings.embedding_model} (backend {settings.embedding_backend}, {settings.torch_threads} "
+        "thread(s), query cache off)"
+    )
+    embedder = Embedder(
+        settings.embedding_model, cache_size=0, threads=settings.torch_threads, backend=settings.embedding_backend
+    )
     if options.faiss_threads is not None:
         faiss.omp_set_num_threads(options.faiss_threads)
     texts = [text for faq in corpus.catalog for text in faq.texts]
@@ -480,6 +485,7 @@ def run(options: Options, settings: Settings) -> dict[str, Any]:
             "path": settings.embedding_model,
             "id": embedder.model_id,
             "dimension": embedder.dimension,
+            "backend": embedder.backend,
             "torch_threads": settings.torch_threads,
             "faiss_threads": faiss.omp_get_max_threads(),
             "query_cache": "off (cache_size=0)",
@@ -519,7 +525,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"{corpus['real_wordings']} real FAQ wordings + {corpus['synthetic_wordings']} synthetic variants "
         f"(seed {corpus['seed']}) in {corpus['faqs']} FAQs. Embedding them took {embed_seconds:.1f} s "
-        f"({model['corpus_texts_per_second']} texts/s, {model['torch_threads']} torch thread(s), FAISS "
+        f"({model['corpus_texts_per_second']} texts/s, {model.get('backend', 'torch')} backend, "
+        f"{model['torch_threads']} model thread(s), FAISS "
         f"{model['faiss_threads']} OpenMP thread(s)); the FAISS "
         f"build column adds to that. {queries['count']} held-out questions ({queries['source']}), one at a "
         f"time through `KnowledgeBase.decide`, query cache off; {queries['warm_up_untimed']} untimed warm-up "

@@ -139,6 +139,14 @@ def _kb_section(kb: dict[str, Any]) -> list[str]:
                   f"{ms(f['latency']['p50_ms'])} / {ms(f['latency']['p95_ms'])}"]],
             ),
         ]  # fmt: skip
+        held_out = f.get("cross_validated")
+        if held_out:
+            lines += [
+                f"Cross-validated calibration ({held_out.get('folds')} folds: each question judged by thresholds "
+                f"calibrated without it): wrong-answer rate {pct(held_out.get('wrong_rate'))}, coverage "
+                f"{pct(held_out.get('coverage'))}.",
+                "",
+            ]
     pairs = kb.get("pairs")
     if pairs:
         if "skipped" in pairs:

@@ -9,6 +9,7 @@ import argparse
 import datetime
 import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from typing import Any
 from knowledge_base.decision import MAX_WRONG_RATE, LabelledResult, Outcomes, calibrate, outcomes
 from knowledge_base.embedder import Embedder, model_fingerprint
 from knowledge_base.evaluation import (
+    cross_validation_folds,
     latency_summary,
     load_heldout,
     load_pairs,
@@ -25,13 +27,13 @@ from knowledge_base.evaluation import (
     pairs_report,
     rank_questions,
     ranking_report,
-    split_halves,
 )
 from knowledge_base.exceptions import KnowledgeBaseError
 from knowledge_base.index import IndexStore, stale_reasons
 from knowledge_base.loader import data_files, load_catalog
+from knowledge_base.scope import ScopeGuard
 from knowledge_base.service import KnowledgeBase, build_index
-from knowledge_base.settings import IndexKind, Settings, get_settings
+from knowledge_base.settings import TUNED_MODEL_FOLDER, IndexKind, Settings, get_settings
 from knowledge_base.text import default_normaliser
 
 
@@ -84,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--heldout", type=Path, help="labelled questions (default KEFU_KB_HELDOUT)")
     command.add_argument("--max-wrong-rate", type=float, default=MAX_WRONG_RATE, help="default 0.02")
     command.add_argument("--dry-run", action="store_true", help="show the thresholds without storing them")
+    command.add_argument(
+        "--if-uncalibrated", action="store_true", help="do nothing when the current index is already calibrated"
+    )
     command.set_defaults(handler=_calibrate)
 
     command = commands.add_parser("pairs", help="score sentence pairs: sentence1<TAB>sentence2<TAB>label")
@@ -93,11 +98,27 @@ def _parser() -> argparse.ArgumentParser:
     command.set_defaults(handler=_pairs)
 
     command = commands.add_parser("tune", help="fine-tune the embedding model on the FAQ paraphrases")
-    command.add_argument("--out", type=Path, help="where to keep the tuned model (default <var>/models/kefu-tuned)")
+    command.add_argument(
+        "--base", help="the model to fine-tune (default: KEFU_EMBEDDING_MODEL if set, else the converted base model)"
+    )
+    command.add_argument(
+        "--out", type=Path, help=f"where to keep the tuned model (default <var>/{TUNED_MODEL_FOLDER.as_posix()})"
+    )
+    command.add_argument(
+        "--if-stale",
+        action="store_true",
+        help="do nothing when this base model was already tuned with these options (kept or not)",
+    )
     command.add_argument("--epochs", type=int, default=1)
     command.add_argument("--batch-size", type=int, default=32)
     command.add_argument("--learning-rate", type=float, default=2e-5)
     command.add_argument("--seed", type=int, default=7)
+    command.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="CPU threads for training (default: all cores; answering uses KEFU_KB_TORCH_THREADS)",
+    )
     command.set_defaults(handler=_tune)
     return parser
 
@@ -110,6 +131,9 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
         questions = load_heldout(settings.heldout_path, catalog)
         out_of_scope = sum(1 for question in questions if question.faq_id is None)
         print(f"{settings.heldout_path}: {len(questions)} questions ({out_of_scope} out of scope): valid")
+    if settings.scope_file is not None and settings.scope_file.exists():
+        scope = ScopeGuard.load(settings.scope_file)
+        print(f"{settings.scope_file}: {len(scope.terms)} products not covered: valid")
     return 0
 
 
@@ -120,7 +144,7 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
         reasons = stale_reasons(
             store.read_manifest(),
             data_hash=catalog.data_hash,
-            model_id=model_fingerprint(settings.embedding_model),
+            model_id=model_fingerprint(settings.embedding_model, settings.embedding_backend),
             index_kind=settings.index_kind,
             normaliser_id=default_normaliser().fingerprint,
         )
@@ -128,7 +152,9 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
             print(f"knowledge-base index is up to date ({store.current_version()})")
             return 0
         print(f"rebuilding the knowledge-base index: {'; '.join(reasons)}")
-    embedder = Embedder(settings.embedding_model, cache_size=0, threads=settings.torch_threads)
+    embedder = Embedder(
+        settings.embedding_model, cache_size=0, threads=settings.torch_threads, backend=settings.embedding_backend
+    )
     with store.build_lock():
         index = build_index(settings, embedder, progress=sys.stderr.isatty())
         store.publish(index)
@@ -189,6 +215,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         "recall_at_3": ranking.recall_at_3,
         "thresholds": knowledge_base.thresholds.to_dict(),
         "calibrated": bool(knowledge_base.manifest.calibration),
+        # thresholds chosen without the questions they are measured on: the honest decision figures
+        "cross_validated": (knowledge_base.manifest.calibration or {}).get("cross_validated"),
         **decided.to_dict(),
         "latency": latency,
     }
@@ -206,6 +234,12 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         f"clarify ≥ {thresholds.clarify:.4f} ({source})"
     )
     _print_outcomes(decided)
+    held_out = (manifest.calibration or {}).get("cross_validated")
+    if held_out:
+        print(
+            f"          cross-validated (each question judged by thresholds calibrated without it): wrong-answer "
+            f"rate {held_out['wrong_rate']:.1%}, coverage {held_out['coverage']:.1%}"
+        )
     print(f"latency:  p50 {latency['p50_ms']} ms, p95 {latency['p95_ms']} ms (embed + search, one question)")
     if args.misses:
         print("ranked wrong (question → labelled / ranked first):")
@@ -231,15 +265,18 @@ def _print_outcomes(decided: Outcomes, indent: str = "          ") -> None:
 
 def _calibrate(args: argparse.Namespace, settings: Settings) -> int:
     knowledge_base = _open(settings)
+    if args.if_uncalibrated and knowledge_base.manifest.calibration:
+        calibrated_at = knowledge_base.manifest.calibration.get("calibrated_at", "?")
+        print(f"index {knowledge_base.manifest.version} is already calibrated ({calibrated_at})")
+        return 0
     heldout = args.heldout or settings.heldout_path
     questions, results, _ = _labelled_results(knowledge_base, heldout)
     chosen = calibrate(results, args.max_wrong_rate)
-    first, second = split_halves(results)
-    two_fold = [
+    folds = [
         outcomes([results[i] for i in test], calibrate([results[i] for i in train], args.max_wrong_rate).thresholds)
-        for train, test in ((first, second), (second, first))
+        for train, test in cross_validation_folds(results)
     ]
-    held = _sum_outcomes(two_fold)
+    held = _sum_outcomes(folds)
     thresholds = chosen.thresholds
     print(
         f"thresholds: answer {thresholds.answer:.4f}, margin {thresholds.margin:.4f}, clarify {thresholds.clarify:.4f}"
@@ -247,7 +284,7 @@ def _calibrate(args: argparse.Namespace, settings: Settings) -> int:
     )
     print("on all held-out questions (what the thresholds were chosen on):")
     _print_outcomes(chosen.outcomes)
-    print("two-fold check (thresholds chosen on one half, measured on the other):")
+    print(f"{len(folds)}-fold cross-validation (each question judged by thresholds calibrated on the other folds):")
     _print_outcomes(held)
     if args.dry_run:
         return 0
@@ -260,7 +297,7 @@ def _calibrate(args: argparse.Namespace, settings: Settings) -> int:
         "data_hash": manifest.data_hash,
         "max_wrong_rate": args.max_wrong_rate,
         "outcomes": chosen.outcomes.to_dict(),
-        "two_fold": held.to_dict(),
+        "cross_validated": {**held.to_dict(), "folds": len(folds)},
     }
     from dataclasses import replace
 
@@ -280,7 +317,9 @@ def _pairs(args: argparse.Namespace, settings: Settings) -> int:
     threshold = args.threshold
     if threshold is None:
         threshold = manifest.thresholds.answer if manifest is not None else settings.thresholds.answer
-    embedder = Embedder(settings.embedding_model, cache_size=0, threads=settings.torch_threads)
+    embedder = Embedder(
+        settings.embedding_model, cache_size=0, threads=settings.torch_threads, backend=settings.embedding_backend
+    )
     started = time.perf_counter()
     scores = pair_scores(pairs, embedder, progress=sys.stderr.isatty())
     elapsed = time.perf_counter() - started
@@ -295,16 +334,23 @@ def _pairs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _tune(args: argparse.Namespace, settings: Settings) -> int:
-    from knowledge_base.tuning import TuningOptions, tune
+    from knowledge_base.tuning import TuningOptions, previous_run, tune
 
-    out = args.out or settings.var_dir / "models" / "kefu-tuned"
+    base = args.base or settings.tuning_base_model
+    out = args.out or settings.var_dir / TUNED_MODEL_FOLDER
     options = TuningOptions(
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed
     )
-    result = tune(settings, out, options)
+    if args.if_stale:
+        previous = previous_run(base, out, options)
+        if previous is not None:
+            outcome = f"kept in {out}" if previous["kept"] else "not kept: it did not beat the base model"
+            print(f"{base} was already tuned with these options on {previous['tuned_at']} ({outcome})")
+            return 0
+    result = tune(settings.with_changes(embedding_model=base, torch_threads=max(1, args.threads)), out, options)
     print(result.summary())
     if result.kept:
-        print(f"kept the tuned model in {out}; use it with KEFU_EMBEDDING_MODEL={out} and `kefu kb build`")
+        print(f"kept the tuned model in {out}; it is the default model while it exists (`kefu kb build` next)")
     else:
         print("the tuned model did not beat the base model: nothing kept")
     return 0

@@ -11,6 +11,7 @@ index, the bot and ``kefu kb pairs`` all embed exactly the same way.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import threading
 from collections import OrderedDict
@@ -34,17 +35,45 @@ _SAMPLE_BYTES = 256 << 10
 Vectors = npt.NDArray[np.float32]
 
 
-def model_fingerprint(model: str) -> str:
-    """A stable id of a model: its folder name and a hash of its files, or the hub name as given.
+TORCH = "torch"
+ONNX_FLOAT = "onnx"
+ONNX_INT8 = "onnx-int8"
+AUTO = "auto"
+BACKENDS = (AUTO, TORCH, ONNX_FLOAT, ONNX_INT8)
+ONNX_VARIANTS = {ONNX_FLOAT: "float32", ONNX_INT8: "int8"}
+
+
+def resolve_backend(model: str, backend: str = AUTO) -> str:
+    """The backend that runs ``model``: ``auto`` takes the int8 ONNX export when the folder has a current one.
+
+    ``torch`` runs the sentence-transformers model itself (any name or folder, and what fine-tuning needs);
+    ``onnx`` and ``onnx-int8`` run the folder's ONNX export (:mod:`knowledge_base.embedding.onnx_export`).
+    """
+    if backend != AUTO:
+        return backend
+    from knowledge_base.embedding.onnx_export import is_current
+
+    folder = Path(model)
+    if folder.is_dir() and is_current(folder) and importlib.util.find_spec("onnxruntime") is not None:
+        return ONNX_INT8
+    return TORCH
+
+
+def model_fingerprint(model: str, backend: str = TORCH) -> str:
+    """A stable id of a model as a backend runs it: folder name and a hash of its files, or the hub name.
 
     Small files are hashed whole, large weight files by size and 16 evenly spaced samples, so the id is cheap
-    to compute at every start and still changes when a model is fine-tuned or re-converted differently.
+    to compute at every start and still changes when a model is fine-tuned or re-converted differently. The
+    ONNX export is derived from the weights and left out of the hash; an ONNX backend adds its name
+    (``…+onnx-int8``), because its vectors differ slightly from PyTorch's and an index must not mix them.
     """
+    resolved = resolve_backend(model, backend)
+    suffix = "" if resolved == TORCH else f"+{resolved}"
     folder = Path(model)
     if not folder.is_dir():
-        return model
+        return model + suffix
     digest = hashlib.sha256()
-    for file in sorted(path for path in folder.rglob("*") if path.is_file()):
+    for file in sorted(path for path in folder.rglob("*") if path.is_file() and _is_model_file(folder, path)):
         size = file.stat().st_size
         digest.update(f"{file.relative_to(folder).as_posix()}\0{size}\0".encode())
         with file.open("rb") as handle:
@@ -54,11 +83,18 @@ def model_fingerprint(model: str) -> str:
             for sample in range(_SAMPLES):
                 handle.seek((size - _SAMPLE_BYTES) * sample // (_SAMPLES - 1))
                 digest.update(handle.read(_SAMPLE_BYTES))
-    return f"{folder.resolve().name}@{digest.hexdigest()[:16]}"
+    return f"{folder.resolve().name}@{digest.hexdigest()[:16]}{suffix}"
+
+
+def _is_model_file(folder: Path, path: Path) -> bool:
+    from knowledge_base.embedding.onnx_export import ONNX_FOLDER, STAGING_PREFIX
+
+    first = path.relative_to(folder).parts[0]
+    return first != ONNX_FOLDER and not first.startswith(STAGING_PREFIX)
 
 
 class Embedder:
-    """A SentenceTransformer with the prefix convention, normalised float32 output and a query cache."""
+    """A sentence encoder (PyTorch or ONNX) with the prefix convention, normalised float32 output and a cache."""
 
     def __init__(
         self,
@@ -68,6 +104,7 @@ class Embedder:
         model_object: Any = None,
         normaliser: Normaliser | None = None,
         threads: int | None = None,
+        backend: str = AUTO,
     ) -> None:
         """Loads the model from a local folder or the local cache (never downloads).
 
@@ -76,19 +113,29 @@ class Embedder:
             cache_size: How many recent single-question embeddings to keep.
             model_object: An already loaded SentenceTransformer (fine-tuning passes its own).
             normaliser: How texts are folded before embedding (default: the project's).
-            threads: CPU threads for torch in this process (``KEFU_KB_TORCH_THREADS``); None leaves them.
+            threads: CPU threads for the model (``KEFU_KB_TORCH_THREADS``); None leaves the library's default.
+            backend: ``auto``, ``torch``, ``onnx`` or ``onnx-int8`` (``KEFU_KB_EMBEDDING_BACKEND``, see
+                :func:`resolve_backend`); a ``model_object`` is always run by PyTorch.
 
         Raises:
             ModelError: The model cannot be loaded.
         """
+        if backend not in BACKENDS:
+            raise ModelError(f"unknown embedding backend {backend!r}: expected one of {', '.join(BACKENDS)}")
         self.model_name = model
         self.normaliser = normaliser or default_normaliser()
-        self.model_id = model_fingerprint(model)
-        if threads is not None:
-            import torch
+        self.backend = TORCH if model_object is not None else resolve_backend(model, backend)
+        self.model_id = model_fingerprint(model, self.backend)
+        if model_object is not None:
+            self._model = model_object
+        elif self.backend == TORCH:
+            if threads is not None:
+                import torch
 
-            torch.set_num_threads(threads)
-        self._model = model_object if model_object is not None else _load(model)
+                torch.set_num_threads(threads)
+            self._model = _load(model)
+        else:
+            self._model = _load_onnx(model, self.backend, threads)
         prompts = getattr(self._model, "prompts", None) or {}
         if prompts.get(QUERY_PROMPT_NAME):
             self._prefix, self._prompt_options = "", {"prompt_name": QUERY_PROMPT_NAME}
@@ -110,7 +157,9 @@ class Embedder:
 
     @property
     def model(self) -> Any:
-        """The underlying SentenceTransformer (fine-tuning trains it in place)."""
+        """The underlying SentenceTransformer (fine-tuning trains it in place; PyTorch backend only)."""
+        if self.backend != TORCH:
+            raise ModelError(f"the {self.backend} backend has no trainable model: use backend='torch'")
         return self._model
 
     def encode(self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE, progress: bool = False) -> Vectors:
@@ -166,6 +215,16 @@ def hub_downloads_allowed() -> bool:
     names a hub model sets ``HF_HUB_OFFLINE=0`` on purpose.
     """
     return os.environ.get("HF_HUB_OFFLINE", "1").strip().lower() in {"0", "false", "no", "off"}
+
+
+def _load_onnx(model: str, backend: str, threads: int | None) -> Any:
+    from knowledge_base.embedding.exceptions import EmbeddingError
+    from knowledge_base.embedding.onnx_encoder import load_onnx_encoder
+
+    try:
+        return load_onnx_encoder(Path(model), ONNX_VARIANTS[backend], threads)
+    except (EmbeddingError, ImportError) as error:
+        raise ModelError(f"cannot load the {backend} encoder of {model!r}: {error}") from error
 
 
 def _load(model: str) -> Any:

@@ -141,9 +141,18 @@ def latency_summary(latencies: Sequence[float]) -> dict[str, float]:
     }
 
 
-def split_halves(items: Sequence[Any]) -> tuple[list[int], list[int]]:
-    """Positions of two interleaved halves (even / odd), for a two-fold check of a calibration."""
-    return list(range(0, len(items), 2)), list(range(1, len(items), 2))
+CROSS_VALIDATION_FOLDS = 5
+
+
+def cross_validation_folds(
+    items: Sequence[Any], folds: int = CROSS_VALIDATION_FOLDS
+) -> list[tuple[list[int], list[int]]]:
+    """(train, test) positions of ``folds`` interleaved folds: every item is tested once, by a calibration that
+    never saw it. Five folds leave four fifths to calibrate on, so the thresholds are as stable as the data allows.
+    """
+    folds = max(2, min(folds, len(items)))
+    tests = [list(range(fold, len(items), folds)) for fold in range(folds)]
+    return [([i for i in range(len(items)) if i % folds != fold], test) for fold, test in enumerate(tests)]
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from knowledge_base.exceptions import IndexUnavailableError
 from knowledge_base.index import FaqIndex, IndexStore, Manifest, stale_reasons
 from knowledge_base.loader import load_catalog
 from knowledge_base.schema import Faq
+from knowledge_base.scope import ScopeGuard
 from knowledge_base.settings import Settings, get_settings
 from knowledge_base.text import default_normaliser
 
@@ -73,14 +74,15 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
     )
 
 
-def _ranked(loaded: _Loaded, question: str, k: int) -> list[Candidate]:
+def _ranked(loaded: _Loaded, question: str, k: int, scope: ScopeGuard) -> list[Candidate]:
     timer = _query_timer
     if timer is None:
-        return loaded.index.search(loaded.embedder.encode_query(question), k)
+        candidates = loaded.index.search(loaded.embedder.encode_query(question), k)
+        return scope.adjust(question, candidates, loaded.index.catalog)
     started = time.perf_counter()
     vector = loaded.embedder.encode_query(question)
     embedded = time.perf_counter()
-    candidates = loaded.index.search(vector, k)
+    candidates = scope.adjust(question, loaded.index.search(vector, k), loaded.index.catalog)
     timer("embed", embedded - started)
     timer("search", time.perf_counter() - embedded)
     return candidates
@@ -94,6 +96,7 @@ class KnowledgeBase:
         self.settings = settings
         self.store = IndexStore(settings.index_dir)
         self._loaded = _Loaded(index, embedder, stamp)
+        self.scope = ScopeGuard.load(settings.scope_file, embedder.normaliser)
         self._swap_lock = threading.Lock()
         self._rebuild_lock = threading.Lock()
         self.last_rebuild_error: BaseException | None = None
@@ -114,7 +117,10 @@ class KnowledgeBase:
                 raise IndexUnavailableError(f"no knowledge-base index in {store.root}: run `kefu kb build`")
             logger.warning("no knowledge-base index in %s: building one now", store.root)
             embedder = Embedder(
-                settings.embedding_model, cache_size=settings.query_cache_size, threads=settings.torch_threads
+                settings.embedding_model,
+                cache_size=settings.query_cache_size,
+                threads=settings.torch_threads,
+                backend=settings.embedding_backend,
             )
             with store.build_lock():
                 if store.current_version() is None:
@@ -122,7 +128,12 @@ class KnowledgeBase:
             stamp, index = store.stamp(), store.load()
             return cls(settings, index, embedder, stamp)
         stamp, index = store.stamp(), store.load()
-        embedder = Embedder(index.manifest.model, cache_size=settings.query_cache_size, threads=settings.torch_threads)
+        embedder = Embedder(
+            index.manifest.model,
+            cache_size=settings.query_cache_size,
+            threads=settings.torch_threads,
+            backend=settings.embedding_backend,
+        )
         return cls(settings, index, embedder, stamp)
 
     @property
@@ -148,12 +159,12 @@ class KnowledgeBase:
         """The ``k`` FAQs closest to ``question``, best first."""
         if not question.strip():
             return []
-        return _ranked(self._loaded, question, k)  # one consistent (index, model) pair, even during a swap
+        return _ranked(self._loaded, question, k, self.scope)  # one consistent (index, model) pair, even during a swap
 
     def decide(self, question: str) -> Decision:
         """Answer, clarify or no answer for ``question`` under the loaded index's thresholds."""
         loaded = self._loaded
-        candidates = _ranked(loaded, question, 5) if question.strip() else []
+        candidates = _ranked(loaded, question, 5, self.scope) if question.strip() else []
         kind, chosen = decide(candidates, loaded.index.thresholds)
         faq = loaded.index.faq(chosen[0].faq_id) if kind is DecisionKind.ANSWER else None
         return Decision(kind=kind, faq=faq, candidates=tuple(chosen))
@@ -164,7 +175,7 @@ class KnowledgeBase:
         configured = self._loaded.embedder
         model_id = configured.model_id
         if self.settings.embedding_model != configured.model_name:
-            model_id = model_fingerprint(self.settings.embedding_model)
+            model_id = model_fingerprint(self.settings.embedding_model, self.settings.embedding_backend)
         return stale_reasons(
             self.manifest,
             data_hash=catalog.data_hash,
@@ -206,6 +217,7 @@ class KnowledgeBase:
                     self.settings.embedding_model,
                     cache_size=self.settings.query_cache_size,
                     threads=self.settings.torch_threads,
+                    backend=self.settings.embedding_backend,
                 )
             with self.store.build_lock():
                 index = build_index(self.settings, embedder, progress=progress)

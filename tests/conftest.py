@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.train import model_path, train, training_fingerprint
+from knowledge_base.settings import default_embedding_model
 from tests.support.servers import PROJECT_ROOT, VENV_BIN, free_port, running
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -61,9 +62,7 @@ def rasa_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
         "KEFU_HUB_URL": f"http://127.0.0.1:{hub_port}",  # nothing listens unless a test starts a hub
         "KEFU_HUB_SERVICE_TOKEN": HUB_SERVICE_TOKEN,  # the action server sends it to that hub
         # the knowledge base prepared by `make index`
-        "KEFU_EMBEDDING_MODEL": os.environ.get(
-            "KEFU_EMBEDDING_MODEL", str(project_var / "models" / "multilingual-e5-small")
-        ),
+        "KEFU_EMBEDDING_MODEL": os.environ.get("KEFU_EMBEDDING_MODEL", default_embedding_model(project_var)),
         "KEFU_KB_INDEX_DIR": os.environ.get("KEFU_KB_INDEX_DIR", str(project_var / "kb_index")),
     }
     actions = [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)]

@@ -136,7 +136,12 @@ class KnowledgeService:
     def _open(self) -> KnowledgeBase:
         manifest = self.store.read_manifest()
         model = manifest.model if manifest is not None else self.settings.embedding_model
-        embedder = Embedder(model, cache_size=self.settings.query_cache_size, threads=self.settings.torch_threads)
+        embedder = Embedder(
+            model,
+            cache_size=self.settings.query_cache_size,
+            threads=self.settings.torch_threads,
+            backend=self.settings.embedding_backend,
+        )
         self._embedder = embedder
         if self.store.current_version() is None:
             log.warning("no knowledge-base index in %s: building one now", self.store.root)
@@ -266,6 +271,7 @@ class KnowledgeService:
                     self.settings.embedding_model,
                     cache_size=self.settings.query_cache_size,
                     threads=self.settings.torch_threads,
+                    backend=self.settings.embedding_backend,
                 )
             embedder = _SteppedEmbedder(self._embedder, lambda done, total: self._update(done=done, total=total))
             self._update(phase="embedding", error=None, problems=())

@@ -10,6 +10,7 @@ import pytest
 from knowledge_base import cli
 from knowledge_base.index import IndexStore
 from knowledge_base.settings import Settings
+from tests.knowledge_base.tiny import MORE_FAQS, write_faqs
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def test_calibrate_stores_thresholds_in_the_manifest(kefu, settings: Settings) -
     code, out, _ = kefu("kb", "calibrate")
 
     manifest = IndexStore(settings.index_dir).read_manifest()
-    assert code == 0 and "two-fold check" in out
+    assert code == 0 and "-fold cross-validation" in out
     assert manifest is not None and manifest.calibration is not None
     assert manifest.calibration["questions"] == 4
     assert f"answer {manifest.thresholds.answer:.4f}" in out
@@ -134,3 +135,32 @@ def test_unknown_command_exits_2(kefu) -> None:  # type: ignore[no-untyped-def]
         kefu("kb", "frobnicate")
 
     assert caught.value.code == 2
+
+
+def test_calibrate_if_uncalibrated_calibrates_once(kefu, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    kefu("kb", "build")
+
+    first_code, first, _ = kefu("kb", "calibrate", "--if-uncalibrated")
+    stored = IndexStore(settings.index_dir).read_manifest()
+    second_code, second, _ = kefu("kb", "calibrate", "--if-uncalibrated")
+
+    assert first_code == second_code == 0
+    assert "-fold cross-validation" in first and "already calibrated" in second
+    assert stored is not None and stored.calibration is not None
+    assert IndexStore(settings.index_dir).read_manifest() == stored
+
+
+def test_tune_if_stale_runs_once_per_base_and_options(kefu, settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    write_faqs(settings.data_dir, MORE_FAQS)  # fine-tuning needs a few more FAQs than the tiny corpus has
+    out = tmp_path / "tuned"
+    options = ("--epochs", "1", "--batch-size", "2", "--learning-rate", "0.05")
+
+    first_code, first, _ = kefu("kb", "tune", "--if-stale", "--out", str(out), *options)
+    record = json.loads((tmp_path / "tuned.tuning.json").read_text(encoding="utf-8"))
+    second_code, second, _ = kefu("kb", "tune", "--if-stale", "--out", str(out), *options)
+    third_code, third, _ = kefu("kb", "tune", "--if-stale", "--out", str(out), "--seed", "8", *options)
+
+    assert first_code == second_code == third_code == 0
+    assert "held-out paraphrases top-1" in first and out.exists() == record["kept"]
+    assert "already tuned with these options" in second
+    assert "held-out paraphrases top-1" in third  # other options: tuned again

@@ -8,28 +8,7 @@ from pathlib import Path
 from knowledge_base.loader import load_catalog
 from knowledge_base.settings import Settings
 from knowledge_base.tuning import TuningOptions, batches, split_paraphrases, tune
-from tests.knowledge_base.tiny import write_faqs
-
-MORE_FAQS = {
-    "more.yml": """\
-        category: 借款
-        faqs:
-          - id: borrow-001
-            question: 借款多久到账？
-            paraphrases:
-              - 钱多久能到
-              - 到账要多久
-            answer: 通常 1 分钟内到账。
-            updated: 2026-11-29
-          - id: borrow-002
-            question: 最少借多少？
-            paraphrases:
-              - 最低借款金额
-              - 起借金额是多少
-            answer: 最少 500 元。
-            updated: 2026-11-29
-        """
-}
+from tests.knowledge_base.tiny import MORE_FAQS, write_faqs
 
 
 def test_split_paraphrases_holds_one_out_per_faq_with_two_or_more(settings: Settings) -> None:

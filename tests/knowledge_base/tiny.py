@@ -51,6 +51,29 @@ TINY_FAQS = {
 }
 
 
+# Two more FAQs: fine-tuning needs at least four.
+MORE_FAQS = {
+    "more.yml": """\
+        category: 借款
+        faqs:
+          - id: borrow-001
+            question: 借款多久到账？
+            paraphrases:
+              - 钱多久能到
+              - 到账要多久
+            answer: 通常 1 分钟内到账。
+            updated: 2026-11-29
+          - id: borrow-002
+            question: 最少借多少？
+            paraphrases:
+              - 最低借款金额
+              - 起借金额是多少
+            answer: 最少 500 元。
+            updated: 2026-11-29
+        """
+}
+
+
 def write_faqs(folder: Path, files: dict[str, str]) -> Path:
     """Writes FAQ files (dedented) into ``folder`` and returns it."""
     folder.mkdir(parents=True, exist_ok=True)
