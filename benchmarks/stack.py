@@ -158,6 +158,9 @@ def running_stack(model: Path | None = None, *, with_hub: bool = True, keep_var_
     hub_url = f"http://127.0.0.1:{ports['hub']}"
     recorder_url = f"http://127.0.0.1:{ports['recorder']}"
     rasa_token = secrets.token_hex(16)
+    # The hub refuses to start without a service token; `make bench` exports one, a direct run gets its own. It
+    # goes into this process's environment too, where the load generator and the metrics probe read it.
+    service_token = os.environ.setdefault("KEFU_HUB_SERVICE_TOKEN", secrets.token_hex(16))
     try:
         with ExitStack() as stack:
             env = {
@@ -166,6 +169,7 @@ def running_stack(model: Path | None = None, *, with_hub: bool = True, keep_var_
                 "KEFU_RASA_TRACKER_DB": str(var_dir / "rasa_tracker.db"),
                 "KEFU_RASA_URL": rasa_url,
                 "KEFU_RASA_TOKEN": rasa_token,
+                "KEFU_HUB_SERVICE_TOKEN": service_token,
                 "KEFU_HUB_URL": recorder_url,
                 "KEFU_EMBEDDING_MODEL": str(kb.embedding_model),
                 "KEFU_KB_INDEX_DIR": str(kb.index_dir),
