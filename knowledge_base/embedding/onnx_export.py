@@ -39,6 +39,7 @@ from typing import Any, Literal
 import numpy as np
 
 from knowledge_base.embedding.exceptions import EmbeddingError, ExportError
+from knowledge_base.embedding.stopwatch import Stopwatch
 
 ONNX_FOLDER = "onnx"
 FLOAT_FILE = "model.onnx"
@@ -133,7 +134,7 @@ def export(folder: Path, *, force: bool = False, log: Callable[[str], None] = la
     model = _load(folder)
     description = describe_pipeline(model, folder)
     weights = weights_fingerprint(folder)  # before the staging folder appears inside it
-    step = _Stopwatch(log)
+    step = Stopwatch(log)
     try:
         with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX, dir=folder) as work:
             staged = Path(work) / ONNX_FOLDER
@@ -264,17 +265,6 @@ def _token_embeddings_module(encoder: Any, inputs: list[str]) -> Any:
             return self.encoder(**dict(zip(inputs, tensors, strict=True))).last_hidden_state
 
     return TokenEmbeddings()
-
-
-class _Stopwatch:
-    def __init__(self, log: Callable[[str], None]) -> None:
-        self._log = log
-        self._last = time.perf_counter()
-
-    def done(self, what: str) -> None:
-        now = time.perf_counter()
-        self._log(f"  {what} ({now - self._last:.1f} s)")
-        self._last = now
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -187,3 +187,13 @@ def test_query_timer_gets_embed_then_search_for_each_question(settings: Settings
 
     assert [stage for stage, _ in timings] == ["embed", "search", "embed", "search"]
     assert all(seconds >= 0 for _, seconds in timings)
+
+
+def test_open_caps_faiss_threads_at_the_model_threads(settings: Settings) -> None:
+    import faiss
+
+    faiss.omp_set_num_threads(2)
+
+    KnowledgeBase.open(settings.with_changes(torch_threads=1))
+
+    assert faiss.omp_get_max_threads() == 1
