@@ -28,7 +28,9 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export RASA_TELEMETRY_ENABLED ?= false
 # Rasa's HTTP API (tracker events: pause, resume, identity slots) takes this token; a fresh one per `make run`
 # unless set. Rasa listens on 127.0.0.1 only.
-KEFU_RASA_TOKEN ?= $(shell $(BASE_PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
+ifndef KEFU_RASA_TOKEN
+KEFU_RASA_TOKEN := $(shell $(BASE_PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
+endif
 export KEFU_RASA_TOKEN
 # The hub's service endpoints (POST /api/handoffs and /api/unanswered, /metrics, /ws/echo) take this bearer token and
 # the action server sends it; the hub refuses to start without one (hub/README.md: Service token). A fresh one per
